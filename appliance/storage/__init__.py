@@ -1,0 +1,1 @@
+"""Storage: SQLite through numbered migrations."""
