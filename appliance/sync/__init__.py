@@ -1,0 +1,1 @@
+"""Cloud sync over MQTT: envelope, topics, durable outbox, sync client, config and commands."""
