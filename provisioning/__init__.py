@@ -1,1 +1,1 @@
-"""provisioning."""
+"""Desk-phone auto-provisioning: vendor templates, config server, plug-and-play, lifecycle."""
