@@ -1,0 +1,1 @@
+"""AT command layer: a pure response parser and an asyncio channel over pyserial."""
