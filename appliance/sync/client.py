@@ -21,6 +21,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersi
 from paho.mqtt.reasoncodes import ReasonCode
 
 from appliance.sync.clock import Clock, Sleep, real_sleep, system_uniform
+from appliance.sync.envelope import Envelope
 from appliance.sync.link import Backoff, InFlight, Link, SendWindow, State
 from appliance.sync.outbox import Outbox
 from appliance.sync.topics import Topics
@@ -301,7 +302,8 @@ class SyncClient:
         assert client is not None
         online = self.outbox.envelope("state", {"state": "online"})
         client.publish(self.topics.state(s.node), online.encode(), qos=1, retain=True)
-        client.publish(self.topics.birth(s.node), self._birth().encode(), qos=1)
+        birth = await self.birth()
+        client.publish(self.topics.birth(s.node), birth.encode(), qos=1)
         for flt in self._handlers:
             client.subscribe(flt, qos=1)
         for hook in list(self.on_connected):
@@ -335,12 +337,22 @@ class SyncClient:
         except Exception:
             log.exception("on_connected hook failed")
 
-    def _birth(self) -> Any:
+    async def birth(self) -> Envelope:
+        """Build the birth message: version, session, seq watermark, backlog."""
         s = self.settings
         data = {"version": s.software_version, "session": self.outbox.session,
-                "seq": self.outbox.seq, "backlog": self.outbox.backlog_total(),
-                "keepalive": s.keepalive, **s.extra_birth}
+                "seq": self.outbox.seq, "first_pending_seq": await self.outbox.first_pending_seq(),
+                "backlog": self.outbox.backlog_total(), "keepalive": s.keepalive,
+                **s.extra_birth}
         return self.outbox.envelope("birth", data)
+
+    async def republish_birth(self) -> bool:
+        """Send state online and a fresh birth now (resync)."""
+        s = self.settings
+        online = self.outbox.envelope("state", {"state": "online"})
+        ok = await self.publish_direct(self.topics.state(s.node), online.encode(), retain=True)
+        birth = await self.birth()
+        return ok and await self.publish_direct(self.topics.birth(s.node), birth.encode())
 
     async def _shutdown(self) -> None:
         if self.link.state is State.CONNECTED and self._client is not None:

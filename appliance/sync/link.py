@@ -38,9 +38,9 @@ _ALLOWED: dict[State, set[State]] = {
 class Link:
     """Holds the link state; `set_state` is the only way to change it."""
 
-    def __init__(self, on_change: Callable[[State, State], None] | None = None) -> None:
+    def __init__(self) -> None:
         self.state = State.IDLE
-        self._on_change = on_change
+        self.listeners: list[Callable[[State, State], None]] = []
 
     def set_state(self, new: State) -> None:
         """Move to `new`; raise LinkError when the move is not allowed."""
@@ -49,8 +49,8 @@ class Link:
             raise LinkError(f"cloud link: illegal transition {old.value} -> {new.value}")
         self.state = new
         log.info("cloud link %s -> %s", old.value, new.value)
-        if self._on_change:
-            self._on_change(old, new)
+        for listener in self.listeners:
+            listener(old, new)
 
 
 class Backoff:

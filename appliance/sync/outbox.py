@@ -217,6 +217,17 @@ class Outbox:
                                                  "severity": "cleared"})
         return deleted
 
+    async def first_pending_seq(self) -> int:
+        """Lowest durable seq still waiting here (seq + 1 when none): older ones were delivered."""
+        skip = [s for s in self._counts if not self._policies.for_stream(s).durable]
+        marks = ",".join("?" * len(skip))
+        sql = "SELECT min(seq) FROM sync_outbox"
+        if skip:
+            sql += f" WHERE stream NOT IN ({marks})"
+        async with self._conn.execute(sql, skip) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row and row[0] is not None else self._seq + 1
+
     async def note_failure(self, rowid: int, reason: str) -> None:
         """Record a refused delivery (kept for the next connection)."""
         async with self._lock:
