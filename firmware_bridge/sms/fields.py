@@ -168,9 +168,7 @@ def decode_timestamp(raw: bytes, what: str) -> datetime:
     year, month, day, hour, minute, second = (_bcd_pair(o, what) for o in raw[:6])
     tz = raw[6]
     negative = bool(tz & 0x08)
-    quarters = _bcd_pair(tz & 0xF7, what)
-    if quarters >= 96:
-        raise PduError(f"{what}: time zone {quarters} quarter hours is out of range")
+    quarters = _bcd_pair(tz & 0xF7, what)  # at most 79: the tens digit has 3 bits
     offset = timedelta(minutes=15 * quarters)
     try:
         return datetime(
@@ -192,6 +190,8 @@ def encode_timestamp(when: datetime) -> bytes:
     if minutes % 15:
         raise PduError(f"time zone offset {offset} is not a whole number of quarter hours")
     quarters = abs(minutes) // 15
+    if quarters > 79:
+        raise PduError(f"time zone offset {offset} exceeds the 19:45 a time stamp can hold")
     fields = [when.year % 100, when.month, when.day, when.hour, when.minute, when.second]
     out = bytes((v % 10) << 4 | v // 10 for v in fields)
     tz = (quarters % 10) << 4 | quarters // 10 | (0x08 if minutes < 0 else 0)
