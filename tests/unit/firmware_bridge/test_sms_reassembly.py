@@ -3,7 +3,15 @@
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from firmware_bridge.sms import Concat, Deliver, Encoding, Reassembler, decode, encode_deliver, gsm7
+from firmware_bridge.sms import (
+    Concat,
+    Deliver,
+    Encoding,
+    Reassembler,
+    decode,
+    encode_deliver,
+    gsm7,
+)
 from firmware_bridge.sms.reassembly import MISSING_PART
 
 WHEN = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
