@@ -115,7 +115,7 @@ def decode_address(reader: Reader, what: str) -> tuple[str, int]:
     """Read TP-OA/TP-DA/TP-RA; returns (address, type of address)."""
     length = reader.byte(f"{what} length")
     toa = reader.byte(f"{what} type")
-    if length > 2 * 10 + 2:  # 10 address octets at most (TS 23.040 §9.1.2.5)
+    if length > 20:  # 10 address octets at most (TS 23.040 §9.1.2.5)
         raise PduError(f"{what}: length {length} semi-octets exceeds the 20-digit maximum")
     raw = reader.take((length + 1) // 2, f"{what} digits")
     if (toa >> 4) & 0x07 == TON_ALPHANUMERIC:

@@ -134,15 +134,18 @@ def encode_submit(
     reference: int = 0,
     validity_minutes: int | None = None,
     concat_ref: int | None = None,
+    smsc: str | None = None,
 ) -> list[SubmitPdu]:
     """SMS-SUBMIT PDUs for AT+CMGS, one per part; TP-MR is reference + part index (mod 256).
 
-    concat_ref defaults to reference when the text needs more than one part.
+    concat_ref defaults to reference when the text needs more than one part; smsc None
+    writes the "00" SMSC octet (use the SIM's SMSC), else that number leads the PDU.
     """
     _check_octet("reference", reference)
     if concat_ref is not None:
         _check_octet("concat_ref", concat_ref)
     address = encode_address(number)
+    smsc_part = encode_smsc(smsc).hex().upper()
     vp = b"" if validity_minutes is None else bytes((relative_validity(validity_minutes),))
     encoding, parts = split_text(text)
     dcs = DCS_GSM7 if encoding is Encoding.GSM7 else DCS_UCS2
@@ -157,7 +160,7 @@ def encode_submit(
         first |= 0x40 if concat else 0  # TP-UDHI
         mr = (reference + i) % 256
         tpdu = bytes((first, mr)) + address + bytes((0x00, dcs)) + vp + bytes((udl,)) + ud
-        pdus.append(SubmitPdu(hex="00" + tpdu.hex().upper(), tpdu_length=len(tpdu)))
+        pdus.append(SubmitPdu(hex=smsc_part + tpdu.hex().upper(), tpdu_length=len(tpdu)))
     return pdus
 
 

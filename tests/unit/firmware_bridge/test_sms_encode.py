@@ -200,3 +200,13 @@ def test_more_than_255_parts_is_an_error() -> None:
     assert len(split_text("z" * 255 * 153)[1]) == 255
     with pytest.raises(PduError, match="255"):
         encode_submit(NUMBER, "z" * (255 * 153 + 1))
+
+
+def test_explicit_smsc_leads_the_pdu_and_is_not_counted_in_tpdu_length() -> None:
+    [default] = encode_submit(NUMBER, "hi")
+    [pdu] = encode_submit(NUMBER, "hi", smsc="+27381000015")
+    assert pdu.hex == "07917283010010F5" + default.hex[2:]
+    assert pdu.tpdu_length == default.tpdu_length
+    part = decode(pdu.hex)
+    assert isinstance(part, Submit)
+    assert part.smsc == "+27381000015"
