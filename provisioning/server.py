@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
@@ -154,15 +153,15 @@ class AssignmentPublic(BaseModel):
 def admin_router(service: ProvisioningService) -> APIRouter:
     """Admin API for devices; mount it behind the web app's admin authentication."""
     router = APIRouter()
-    svc = Annotated[ProvisioningService, Depends(lambda: service)]
+    s = service
 
     @router.get("/devices")
-    async def list_devices(s: svc, state: State | None = None) -> list[DevicePublic]:
+    async def list_devices(state: State | None = None) -> list[DevicePublic]:
         """List devices, pending ones included."""
         return [DevicePublic.of(d) for d in await s.devices(state)]
 
     @router.post("/devices/{mac}/assign")
-    async def assign(mac: str, body: DeviceAssign, s: svc) -> AssignmentPublic:
+    async def assign(mac: str, body: DeviceAssign) -> AssignmentPublic:
         """Assign a phone to an extension."""
         a = await s.assign(mac, body.extension, vendor=body.vendor, model=body.model)
         return AssignmentPublic(device=DevicePublic.of(a.device), http_username=a.http_username,
@@ -170,12 +169,12 @@ def admin_router(service: ProvisioningService) -> APIRouter:
                                 enrollment_url=a.enrollment_url, token_expires=a.token_expires)
 
     @router.post("/devices/{mac}/revoke")
-    async def revoke(mac: str, s: svc) -> DevicePublic:
+    async def revoke(mac: str) -> DevicePublic:
         """Revoke a phone's credentials."""
         return DevicePublic.of(await s.unassign(mac))
 
     @router.delete("/devices/{mac}", status_code=204)
-    async def remove(mac: str, s: svc) -> Response:
+    async def remove(mac: str) -> Response:
         """Forget a phone."""
         await s.remove(mac)
         return Response(status_code=204)

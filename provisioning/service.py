@@ -143,6 +143,8 @@ class ProvisioningService:
             self.limiter.spend(req.source_ip, now)
             raise Unauthorized(f"device {device.mac} is revoked")
         vendor = wanted.vendor_hint or device.vendor
+        if vendor is Vendor.GENERIC:
+            vendor = guess_vendor(req.user_agent)[0]  # assigned before it was ever seen
         serves_master = wanted.kind is FileKind.MAC_CFG and vendor is Vendor.POLYCOM
         credentials = await self._authenticate(device, req, now, consume=not serves_master)
         await self.store.touch(device.mac, now, req.source_ip, req.user_agent)
