@@ -77,6 +77,10 @@ class FleetService:
         self.invalid = 0
         self.resyncs_sent = 0
         self._last_resync: dict[str, float] = {}
+        # Small caches of what the last batches said, for wait_for predicates.
+        self.online: dict[str, bool] = {}
+        self.reported: dict[str, dict[str, Any]] = {}
+        self.command_results: dict[str, list[dict[str, Any]]] = {}
         self.lost: list[tuple[str, int, int]] = []
 
     # ---- lifecycle ---------------------------------------------------------------------
@@ -208,8 +212,10 @@ class FleetService:
             return None
         await self.store.touch(node, now)
         if parsed.kind is Kind.STATE:
-            await self.store.set_online(node, env.data.get("state") == "online", now)
+            self.online[node] = env.data.get("state") == "online"
+            await self.store.set_online(node, self.online[node], now)
         elif parsed.kind is Kind.BIRTH:
+            self.online[node] = True
             await self.store.set_online(node, True, now)
             await self.store.set_birth(node, env)
             first = env.data.get("first_pending_seq")
@@ -229,9 +235,11 @@ class FleetService:
                 self.duplicates += 1
         elif parsed.kind is Kind.CFG_REPORTED:
             version = env.data.get("version")
+            self.reported[node] = env.data
             await self.store.set_reported(node, version if isinstance(version, int) else None,
                                           env.data, now)
         elif parsed.kind is Kind.CMD_RESULT:
+            self.command_results.setdefault(parsed.arg or "", []).append(env.data)
             await self.store.add_command_result(node, parsed.arg or "", str(
                 env.data.get("status", "")), env.data, now)
         return node
