@@ -27,3 +27,25 @@ def free_ports(n: int, host: str = "127.0.0.1") -> list[int]:
     while len(ports) < n:
         ports.add(free_port(host=host))
     return sorted(ports)
+
+
+def free_block(n: int, host: str = "127.0.0.1") -> int:
+    """Return a base port such that base+1 .. base+n are all free (UDP and TCP)."""
+    import random
+
+    for _ in range(200):
+        base = random.randint(20000, 60000 - n - 1)
+        ok = True
+        for p in range(base + 1, base + n + 1):
+            for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+                with socket.socket(socket.AF_INET, kind) as s:
+                    try:
+                        s.bind((host, p))
+                    except OSError:
+                        ok = False
+                        break
+            if not ok:
+                break
+        if ok:
+            return base
+    raise RuntimeError(f"no block of {n} free ports found")

@@ -1,0 +1,151 @@
+"""Composition root: builds the controller by hand from settings and runs it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from dataclasses import dataclass
+from typing import TextIO
+
+import aiosqlite
+import uvicorn
+
+from appliance.config import Settings, edge_token
+from appliance.controller.edge import EdgeService
+from appliance.controller.edge_http import build_edge_app
+from appliance.controller.recordings import RecordingIndexer
+from appliance.controller.rpc import RpcServer
+from appliance.controller.sessions import SessionManager
+from appliance.domain.clock import Clock, SystemClock
+from appliance.domain.placement import Placement
+from appliance.sip.kamailio import EdgeConfig
+from appliance.storage.calls import CallStore
+from appliance.storage.db import open_db
+from appliance.storage.directory import DirectoryStore, NewExtension
+from web.local.app import build_web_app
+
+log = logging.getLogger(__name__)
+
+DEMO_EXTENSIONS = [
+    ("101", "Reception"), ("102", "Agent Dana"), ("103", "Agent Omar"),
+    ("104", "Agent Wei"), ("105", "Agent Ola"),
+]
+DEMO_RING_GROUP = ("600", "Support", ["102", "103", "104", "105"])
+
+
+def edge_config(settings: Settings) -> EdgeConfig:
+    """Kamailio's view of the settings."""
+    return EdgeConfig(
+        ip=settings.sip_ip,
+        sip_port=settings.sip_port,
+        controller_url=f"http://127.0.0.1:{settings.internal_port}/internal/{edge_token(settings)}",
+        run_dir=settings.run_dir,
+        realm=settings.realm,
+        workers=settings.worker_addresses,
+        trusted=settings.trusted,
+        children=settings.kamailio_children,
+        pike_window_s=settings.pike_window_s,
+        pike_density=settings.pike_density,
+        ban_seconds=settings.ban_seconds,
+        auth_fail_max=settings.auth_fail_max,
+        auth_fail_window_s=settings.auth_fail_window_s,
+    )
+
+
+async def seed_demo(directory: DirectoryStore, out: TextIO) -> list[NewExtension]:
+    """First start: demo extensions with generated passwords (printed once), a ring group."""
+    if not await directory.is_empty():
+        return []
+    created = [await directory.create_extension(n, name) for n, name in DEMO_EXTENSIONS]
+    number, name, members = DEMO_RING_GROUP
+    await directory.create_ring_group(number, name, members)
+    out.write(
+        "\nFirst start: demo extensions created. Their SIP passwords are shown this once;\n"
+        "only their digest hashes are stored. Reset one with `appliance extension passwd N`.\n\n"
+    )
+    for ext in created:
+        out.write(f"  extension {ext.number:<4} {ext.display_name:<12} password {ext.password}\n")
+    out.write(f"\n  ring group {number} ({name}) hunts {', '.join(members)}; echo test: *43\n\n")
+    out.flush()
+    return created
+
+
+@dataclass
+class Controller:
+    """The wired controller and the things it must close."""
+
+    settings: Settings
+    db: aiosqlite.Connection
+    sessions: SessionManager
+    edge: EdgeService
+    rpc: RpcServer
+    clock: Clock
+
+
+async def build_controller(settings: Settings, clock: Clock | None = None) -> Controller:
+    """Open storage and wire the controller's services."""
+    clock = clock or SystemClock()
+    settings.run_dir.mkdir(parents=True, exist_ok=True)
+    db = await open_db(settings.db_path)
+    store = CallStore(db)
+    closed = await store.close_interrupted(clock.now())
+    if closed:
+        log.warning("closed %d CDRs left open by an earlier crash or power cut", closed)
+    directory = DirectoryStore(db, settings.realm)
+    if settings.demo:
+        await seed_demo(directory, sys.stdout)
+    sessions = SessionManager(
+        placement=Placement(),
+        store=store,
+        indexer=RecordingIndexer(settings.data_dir.resolve(), store),
+        clock=clock,
+        data_dir=settings.data_dir.resolve(),
+        edge_uri=f"127.0.0.1:{settings.sip_port}",
+        directory=await directory.load(),
+    )
+    edge = EdgeService(directory=directory, sessions=sessions, store=store, clock=clock)
+    rpc = RpcServer(settings.rpc_socket, sessions.worker_up, sessions.on_event, sessions.worker_gone)
+    return Controller(settings, db, sessions, edge, rpc, clock)
+
+
+async def run_controller(settings: Settings) -> None:
+    """Run the controller until SIGINT/SIGTERM."""
+    ctl = await build_controller(settings)
+    await ctl.rpc.start()
+    internal = uvicorn.Server(
+        uvicorn.Config(
+            build_edge_app(ctl.edge, edge_token(settings)),
+            host="127.0.0.1", port=settings.internal_port, log_level="warning",
+            access_log=False, lifespan="off",
+        )
+    )
+    web = uvicorn.Server(
+        uvicorn.Config(
+            build_web_app(ctl), host=settings.web_ip, port=settings.web_port,
+            log_level="warning", lifespan="off",
+        )
+    )
+    for server in (internal, web):
+        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    tasks = [asyncio.create_task(internal.serve()), asyncio.create_task(web.serve())]
+    log.info("controller up: internal 127.0.0.1:%d, web %s:%d", settings.internal_port, settings.web_ip, settings.web_port)
+    done, _ = await asyncio.wait([*tasks, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
+    for t in done:
+        if t in tasks and t.exception():
+            log.error("server failed: %r", t.exception())
+    internal.should_exit = True
+    web.should_exit = True
+    await ctl.rpc.stop()
+    for link in list(ctl.sessions.links.values()):
+        link.close()
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 5)
+    await ctl.sessions.drain()
+    await ctl.db.close()

@@ -1,0 +1,152 @@
+"""The `appliance` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from appliance import config
+from appliance.config import Settings
+
+
+def _common(ap: argparse.ArgumentParser) -> None:
+    ap.add_argument("--data-dir", type=Path, default=Path("data"), help="data directory (default ./data)")
+    ap.add_argument("--log-level", default=None, choices=["debug", "info", "warning", "error"])
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    s = config.load(args.data_dir)
+    return s.with_overrides(log_level=args.log_level)
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper()),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Start and supervise everything with embedded defaults."""
+    from appliance.runner import run_all
+
+    settings = config.load(args.data_dir).with_overrides(
+        sip_ip=args.sip_ip, sip_port=args.sip_port, web_port=args.web_port, web_ip=args.web_ip,
+        internal_port=args.internal_port, workers=args.workers, worker_base_port=args.worker_base_port,
+        log_level=args.log_level, trusted=args.trusted, pike_density=args.pike_density,
+    )
+    _logging(settings.log_level)
+    settings.save()
+    return asyncio.run(run_all(settings))
+
+
+def cmd_controller(args: argparse.Namespace) -> int:
+    """Run the controller alone (systemd runs it so)."""
+    from appliance.app import run_controller
+
+    settings = _settings(args)
+    _logging(settings.log_level)
+    asyncio.run(run_controller(settings))
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Run one media worker."""
+    from appliance.media import worker
+
+    settings = _settings(args)
+    index = int(args.name.lstrip("w")) if args.name.lstrip("w").isdigit() else 1
+    return worker.main([
+        "--name", args.name, "--ip", "127.0.0.1", "--sip-port", str(settings.worker_port(index)),
+        "--rpc", str(settings.rpc_socket), "--log-level", settings.log_level,
+    ])
+
+
+def cmd_render_kamailio(args: argparse.Namespace) -> int:
+    """Render Kamailio's config into the run directory and check it."""
+    from appliance.app import edge_config
+    from appliance.sip.kamailio import check_config, write_config
+
+    path = write_config(edge_config(_settings(args)))
+    check_config(path)
+    print(path)
+    return 0
+
+
+def cmd_extension_passwd(args: argparse.Namespace) -> int:
+    """Give an extension a new generated SIP password and show it once."""
+    from appliance.storage.db import open_db
+    from appliance.storage.directory import DirectoryStore
+
+    settings = _settings(args)
+
+    async def go() -> str:
+        db = await open_db(settings.db_path)
+        try:
+            return await DirectoryStore(db, settings.realm).reset_password(args.number)
+        finally:
+            await db.close()
+
+    try:
+        password = asyncio.run(go())
+    except KeyError as exc:
+        print(f"error: {exc.args[0]}", file=sys.stderr)
+        return 1
+    print(f"extension {args.number}: new SIP password {password} (shown once)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser."""
+    ap = argparse.ArgumentParser(prog="appliance", description="Edge contact-center appliance")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+
+    run = sub.add_parser("run", help="start everything with embedded defaults and supervise it")
+    _common(run)
+    run.add_argument("--sip-ip", default=None, help="address Kamailio listens on (default 127.0.0.1)")
+    run.add_argument("--sip-port", type=int, default=None, help="SIP port (default 5060)")
+    run.add_argument("--web-ip", default=None)
+    run.add_argument("--web-port", type=int, default=None, help="web port (default 8080)")
+    run.add_argument("--internal-port", type=int, default=None, help="loopback port Kamailio asks")
+    run.add_argument("--workers", type=int, default=None, help="number of media workers")
+    run.add_argument("--worker-base-port", type=int, default=None)
+    run.add_argument("--pike-density", type=int, default=None)
+    run.add_argument("--trusted", action="append", default=None, help="trunk address that skips auth")
+    run.set_defaults(func=cmd_run)
+
+    ctl = sub.add_parser("controller", help="run the controller")
+    _common(ctl)
+    ctl.set_defaults(func=cmd_controller)
+
+    wk = sub.add_parser("worker", help="run one media worker")
+    _common(wk)
+    wk.add_argument("--name", required=True, help="w1, w2, ...")
+    wk.set_defaults(func=cmd_worker)
+
+    rk = sub.add_parser("render-kamailio", help="render and check Kamailio's config")
+    _common(rk)
+    rk.set_defaults(func=cmd_render_kamailio)
+
+    ext = sub.add_parser("extension", help="manage extensions")
+    ext_sub = ext.add_subparsers(dest="ext_cmd", required=True)
+    pw = ext_sub.add_parser("passwd", help="generate a new SIP password for an extension")
+    _common(pw)
+    pw.add_argument("number")
+    pw.set_defaults(func=cmd_extension_passwd)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `appliance` command."""
+    args = build_parser().parse_args(argv)
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The controller: one asyncio process that owns routing, sessions, CDRs and recordings."""

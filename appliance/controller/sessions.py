@@ -1,0 +1,358 @@
+"""Media sessions: the flows that run on a worker (echo test, ring group).
+
+Each session is one asyncio task that receives its legs' events through a queue and
+sends commands to its worker. A failure inside a flow is logged and the caller is
+hung up politely; it never leaves a caller in silence. Every attempt ends in a CDR.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from appliance.controller.recordings import RecordingIndexer
+from appliance.controller.rpc import RpcError, WorkerLink
+from appliance.domain.clock import Clock
+from appliance.domain.dialplan import Directory, MediaService, hunt_order
+from appliance.domain.placement import Placement
+from appliance.domain.session_state import SessionState, transition
+from appliance.storage.calls import CallStore
+
+log = logging.getLogger(__name__)
+
+WORKER_LOST = "worker_lost"
+
+
+@dataclass
+class Session:
+    """One caller's media session on one worker."""
+
+    call_id: str
+    service: MediaService
+    target: str
+    caller: str
+    worker: str
+    started: datetime
+    state: SessionState = SessionState.RESERVED
+    link: WorkerLink | None = None
+    caller_leg: str | None = None
+    legs: set[str] = field(default_factory=set)
+    events: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
+    task: asyncio.Task[None] | None = None
+    answered_by: str | None = None
+
+    def set_state(self, new: SessionState) -> None:
+        """Move to `new` through the state table, logging old -> new."""
+        old = self.state
+        self.state = transition(old, new)
+        log.info("session %s: %s -> %s", self.call_id, old.value, new.value)
+
+
+class CallEnded(Exception):
+    """The caller's leg ended (or its worker was lost) while the flow waited."""
+
+    def __init__(self, code: int, cause: str) -> None:
+        super().__init__(cause)
+        self.code = code
+        self.cause = cause
+
+
+class SessionManager:
+    """Owns the live media sessions."""
+
+    def __init__(
+        self,
+        *,
+        placement: Placement,
+        store: CallStore,
+        indexer: RecordingIndexer,
+        clock: Clock,
+        data_dir: Path,
+        edge_uri: str,
+        directory: Directory,
+    ) -> None:
+        self.placement = placement
+        self.store = store
+        self.indexer = indexer
+        self.clock = clock
+        self.data_dir = data_dir
+        self.edge_uri = edge_uri  # e.g. "127.0.0.1:5060": where workers dial extensions
+        self.directory = directory
+        self.sessions: dict[str, Session] = {}
+        self._by_leg: dict[tuple[str, str], Session] = {}
+        self.links: dict[str, WorkerLink] = {}
+        self._recordings: dict[tuple[str, str], tuple[str, list[str], datetime]] = {}
+        self._bg: set[asyncio.Task[Any]] = set()
+
+    # ----- placement, asked by the edge API -----
+
+    async def reserve(
+        self, call_id: str, service: MediaService, target: str, caller: str, legs: int
+    ) -> str | None:
+        """Reserve a worker for a new session; return its SIP address or None if full."""
+        worker = self.placement.place(call_id, legs, self.clock.monotonic())
+        if worker is None or worker not in self.links:
+            if worker is not None:
+                self.placement.release(call_id)
+            return None
+        if call_id not in self.sessions:
+            self.sessions[call_id] = Session(call_id, service, target, caller, worker, self.clock.now())
+            await self.store.cdr_open(call_id, service.value, caller, target, self.clock.now(), worker)
+        return self.links[worker].hello.sip
+
+    async def edge_failed(self, call_id: str, code: int) -> None:
+        """The edge reports the INVITE to the worker failed before reaching it."""
+        session = self.sessions.get(call_id)
+        if session is not None and session.state is SessionState.RESERVED:
+            await self._end(session, code, f"sip_{code}")
+
+    # ----- worker links -----
+
+    async def worker_up(self, link: WorkerLink) -> None:
+        """A worker connected with its probed capacity."""
+        old = self.links.get(link.name)
+        if old is not None and old is not link:
+            await self.worker_gone(old)
+        self.links[link.name] = link
+        self.placement.add_worker(link.name, link.hello.capacity)
+        log.info("worker %s up at %s, capacity %d legs", link.name, link.hello.sip, link.hello.capacity)
+
+    async def worker_gone(self, link: WorkerLink) -> None:
+        """A worker went away: its sessions end with an error cause."""
+        if self.links.get(link.name) is not link:
+            return
+        del self.links[link.name]
+        lost = self.placement.remove_worker(link.name)
+        log.error("worker %s lost with %d sessions", link.name, len(lost))
+        for call_id in lost:
+            session = self.sessions.get(call_id)
+            if session is None:
+                continue
+            if session.task is not None:
+                session.events.put_nowait({"event": WORKER_LOST})
+            else:
+                await self._end(session, 500, WORKER_LOST)
+
+    # ----- events -----
+
+    async def on_event(self, link: WorkerLink, msg: dict[str, Any]) -> None:
+        """Dispatch one worker event."""
+        name = msg.get("event")
+        if name == "leg_new":
+            await self._leg_new(link, msg)
+        elif name == "recording_closed":
+            self._spawn(self._recording_closed(link, msg))
+        else:
+            session = self._by_leg.get((link.name, str(msg.get("leg"))))
+            if session is not None:
+                session.events.put_nowait(msg)
+
+    async def _leg_new(self, link: WorkerLink, msg: dict[str, Any]) -> None:
+        call_id = str(msg.get("call_id", ""))
+        leg = str(msg.get("leg"))
+        session = self.sessions.get(call_id)
+        if session is None or session.worker != link.name or session.state is not SessionState.RESERVED:
+            # Nobody placed this call here: refuse it rather than hold a slot.
+            log.warning("unplaced call %s on %s refused", call_id, link.name)
+            with contextlib.suppress(RpcError):
+                await link.command("hangup", leg=leg, code=503)
+            return
+        self.placement.arrived(call_id)
+        session.link = link
+        session.caller_leg = leg
+        self._track(session, leg)
+        session.set_state(SessionState.ANSWERING)
+        session.task = asyncio.create_task(self._run(session), name=f"session-{call_id}")
+
+    def _track(self, session: Session, leg: str) -> None:
+        session.legs.add(leg)
+        self._by_leg[(session.worker, leg)] = session
+
+    # ----- flows -----
+
+    async def _run(self, session: Session) -> None:
+        code, cause = 200, "normal"
+        try:
+            if session.service is MediaService.ECHO:
+                await self._echo(session)
+            else:
+                await self._ring_group(session)
+        except CallEnded as ended:
+            code, cause = ended.code, ended.cause
+        except Exception:
+            log.exception("session %s failed; hanging up the caller", session.call_id)
+            code, cause = 500, "controller_error"
+        finally:
+            await self._hangup_all(session)
+            await self._end(session, code, cause)
+
+    async def _echo(self, session: Session) -> None:
+        link, leg = self._need(session)
+        await link.command("answer", leg=leg, code=200)
+        await self._wait(session, {"leg_answered"}, leg, timeout=10)
+        await link.command("echo", leg=leg)
+        await self._answered(session, None)
+        session.set_state(SessionState.CONNECTED)
+        await self._until_caller_ends(session)
+
+    async def _ring_group(self, session: Session) -> None:
+        link, caller_leg = self._need(session)
+        group = self.directory.ring_groups[session.target]
+        await link.command("answer", leg=caller_leg, code=180)
+        session.set_state(SessionState.HUNTING)
+        for member in hunt_order(group, session.caller):
+            member_leg = await self._ring(session, member, group.ring_seconds)
+            if member_leg is None:
+                continue
+            await link.command("answer", leg=caller_leg, code=200)
+            await self._wait(session, {"leg_answered"}, caller_leg, timeout=10)
+            await link.command("bridge", a=caller_leg, b=member_leg)
+            if group.record:
+                base = self._recording_base(session)
+                data = await link.command("record", legs=[caller_leg, member_leg], path_base=str(base))
+                self._recordings[(link.name, str(data["recording"]))] = (
+                    session.call_id, [session.caller, member], self.clock.now(),
+                )
+            await self._answered(session, member)
+            session.set_state(SessionState.CONNECTED)
+            ended = await self._until_any_ends(session, {caller_leg, member_leg})
+            if ended == member_leg:
+                return
+            return
+        raise CallEnded(480, "no_answer")
+
+    async def _ring(self, session: Session, member: str, ring_seconds: int) -> str | None:
+        """Dial one member; return its leg if it answered in time, else None."""
+        link, caller_leg = self._need(session)
+        try:
+            data = await link.command(
+                "dial",
+                uri=f"sip:{member}@{self.edge_uri}",
+                from_uri=f"sip:{session.caller}@{self.edge_uri}",
+                timeout_s=ring_seconds,
+            )
+        except RpcError as exc:
+            log.warning("dial %s failed: %s", member, exc)
+            return None
+        leg = str(data["leg"])
+        self._track(session, leg)
+        deadline = self.clock.monotonic() + ring_seconds
+        while True:
+            left = deadline - self.clock.monotonic()
+            if left <= 0:
+                with contextlib.suppress(RpcError):
+                    await link.command("hangup", leg=leg)
+                await self._wait_ended(session, leg)
+                return None
+            try:
+                msg = await asyncio.wait_for(session.events.get(), left)
+            except TimeoutError:
+                continue
+            self._check_caller(session, msg, caller_leg)
+            if msg.get("leg") != leg:
+                continue
+            if msg.get("event") == "leg_answered":
+                return leg
+            if msg.get("event") == "leg_ended":
+                return None
+
+    async def _wait_ended(self, session: Session, leg: str, timeout: float = 5.0) -> None:
+        """Wait until a leg we hung up reports its end (bounded)."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                while True:
+                    msg = await session.events.get()
+                    self._check_caller(session, msg, session.caller_leg or "")
+                    if msg.get("leg") == leg and msg.get("event") == "leg_ended":
+                        return
+
+    def _check_caller(self, session: Session, msg: dict[str, Any], caller_leg: str) -> None:
+        """Raise CallEnded when the message says the caller is gone."""
+        if msg.get("event") == WORKER_LOST:
+            raise CallEnded(500, WORKER_LOST)
+        if msg.get("event") == "leg_ended" and msg.get("leg") == caller_leg:
+            code = int(msg.get("code") or 0)
+            answered = session.answered_by is not None or session.service is MediaService.ECHO
+            if session.state is SessionState.CONNECTED and answered:
+                raise CallEnded(200, "normal")
+            raise CallEnded(487 if code in (0, 200, 487) else code, "caller_hangup")
+
+    async def _wait(self, session: Session, names: set[str], leg: str, timeout: float) -> dict[str, Any]:
+        async with asyncio.timeout(timeout):
+            while True:
+                msg = await session.events.get()
+                self._check_caller(session, msg, session.caller_leg or "")
+                if msg.get("leg") == leg and msg.get("event") in names:
+                    return msg
+
+    async def _until_caller_ends(self, session: Session) -> None:
+        while True:
+            msg = await session.events.get()
+            self._check_caller(session, msg, session.caller_leg or "")
+
+    async def _until_any_ends(self, session: Session, legs: set[str]) -> str:
+        while True:
+            msg = await session.events.get()
+            if msg.get("event") == WORKER_LOST:
+                raise CallEnded(500, WORKER_LOST)
+            if msg.get("event") == "leg_ended" and msg.get("leg") in legs:
+                return str(msg["leg"])
+
+    async def _answered(self, session: Session, by: str | None) -> None:
+        session.answered_by = by or session.target
+        await self.store.cdr_answered(session.call_id, self.clock.now(), session.answered_by)
+
+    def _need(self, session: Session) -> tuple[WorkerLink, str]:
+        if session.link is None or session.caller_leg is None:
+            raise RuntimeError(f"session {session.call_id} has no caller leg")
+        return session.link, session.caller_leg
+
+    def _recording_base(self, session: Session) -> Path:
+        day = session.started
+        folder = self.data_dir / "recordings" / f"{day:%Y}" / f"{day:%m}" / f"{day:%d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", session.call_id)[:80]
+        return folder / f"{day:%H%M%S}-{safe}"
+
+    async def _hangup_all(self, session: Session) -> None:
+        link = session.link
+        if link is None or link.closed.is_set():
+            return
+        for leg in list(session.legs):
+            with contextlib.suppress(RpcError):
+                await link.command("hangup", leg=leg, code=480)
+
+    async def _end(self, session: Session, code: int, cause: str) -> None:
+        if session.state is not SessionState.ENDED:
+            session.set_state(SessionState.ENDED)
+        self.sessions.pop(session.call_id, None)
+        for leg in session.legs:
+            self._by_leg.pop((session.worker, leg), None)
+        self.placement.release(session.call_id)
+        await self.store.cdr_close(session.call_id, self.clock.now(), code, cause)
+
+    async def _recording_closed(self, link: WorkerLink, msg: dict[str, Any]) -> None:
+        key = (link.name, str(msg.get("recording")))
+        info = self._recordings.pop(key, None)
+        if info is None:
+            log.warning("recording %s from %s is unknown", key, link.name)
+            return
+        call_id, parties, started = info
+        files = [Path(f) for f in msg.get("files", [])]
+        await self.indexer.finish(call_id, parties, files, started)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._bg.add(task)
+        task.add_done_callback(self._bg.discard)
+
+    async def drain(self) -> None:
+        """Wait for background work (recordings being indexed)."""
+        while self._bg:
+            await asyncio.gather(*list(self._bg), return_exceptions=True)

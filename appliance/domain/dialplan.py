@@ -1,0 +1,96 @@
+"""Where a dialed number goes: the controller's answer to the SIP edge.
+
+Kamailio asks, this decides. A decision is one of: ring a registered extension
+directly (media flows phone to phone), hand the call to a media worker for a service
+(echo test, ring group), or reject with a SIP code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+ECHO_TEST = "*43"
+
+
+class MediaService(Enum):
+    """Services that need a media worker."""
+
+    ECHO = "echo"
+    RING_GROUP = "ring_group"
+
+
+# Call legs a session of each service will hold at most on its worker: the caller's leg
+# plus the legs it adds (a ring group hunts one member at a time).
+LEGS_NEEDED: dict[MediaService, int] = {MediaService.ECHO: 1, MediaService.RING_GROUP: 2}
+
+
+@dataclass(frozen=True)
+class RingGroup:
+    """A number that hunts its members in order and bridges the one who answers."""
+
+    number: str
+    name: str
+    members: tuple[str, ...]
+    ring_seconds: int = 15
+    record: bool = True
+
+
+@dataclass(frozen=True)
+class Directory:
+    """The numbering plan as the controller knows it."""
+
+    extensions: frozenset[str]
+    ring_groups: dict[str, RingGroup] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ToExtension:
+    """Ring a registered extension directly through the SIP edge."""
+
+    extension: str
+
+
+@dataclass(frozen=True)
+class ToMedia:
+    """Hand the call to a media worker for a service."""
+
+    service: MediaService
+    target: str
+
+    @property
+    def legs(self) -> int:
+        """Legs the session will hold on its worker."""
+        return LEGS_NEEDED[self.service]
+
+
+@dataclass(frozen=True)
+class Reject:
+    """Refuse the call with a SIP status."""
+
+    code: int
+    reason: str
+
+
+RouteDecision = ToExtension | ToMedia | Reject
+
+
+def route(dialed: str, caller: str, directory: Directory) -> RouteDecision:
+    """Decide where `dialed`, called by `caller`, goes."""
+    if dialed == ECHO_TEST:
+        return ToMedia(MediaService.ECHO, dialed)
+    if dialed in directory.ring_groups:
+        group = directory.ring_groups[dialed]
+        if not any(m != caller for m in group.members):
+            return Reject(480, "No Members Available")
+        return ToMedia(MediaService.RING_GROUP, dialed)
+    if dialed in directory.extensions:
+        if dialed == caller:
+            return Reject(486, "Busy Here")
+        return ToExtension(dialed)
+    return Reject(404, "Not Found")
+
+
+def hunt_order(group: RingGroup, caller: str) -> list[str]:
+    """Members to ring in order, never the caller themself."""
+    return [m for m in group.members if m != caller]

@@ -1,0 +1,1 @@
+"""The SIP edge: Kamailio's config and process."""
