@@ -10,6 +10,7 @@ import socket
 import struct
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import cast
 
 from provisioning import sip
 from provisioning.model import InvalidMac, normalize_mac
@@ -81,8 +82,7 @@ class PnpResponder(asyncio.DatagramProtocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         """Keep the socket."""
-        assert isinstance(transport, asyncio.DatagramTransport)
-        self.transport = transport
+        self.transport = cast(asyncio.DatagramTransport, transport)
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, int]) -> None:
         """Handle one datagram; anything malformed is logged and ignored."""
@@ -123,6 +123,11 @@ class PnpResponder(asyncio.DatagramProtocol):
             task = asyncio.get_running_loop().create_task(self._report(phone))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+
+    async def wait_reports(self) -> None:
+        """Wait until every phone reported so far has been handed to `on_phone`."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks))
 
     async def _report(self, phone: PhoneAnnouncement) -> None:
         assert self.on_phone is not None
