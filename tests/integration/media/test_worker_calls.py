@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.media.conftest import WorkerProcess
-from tests.support.audio import dominant_frequency, has_tone
+from tests.support.audio import dominant_frequency, has_tone, wav_duration
 from tests.support.phone import Phone
 
 pytestmark = pytest.mark.integration
@@ -68,4 +68,43 @@ def test_incoming_leg_is_reported_then_answered_and_echoed(
     assert 1.0 < ended["duration_s"] < 5.0
     assert dominant_frequency(heard, 0.3) == 1000
     assert has_tone(heard, 1000, 0.3)
+    assert worker.ctl.ok("status")["legs_in_use"] == 0
+
+
+def test_two_callers_bridged_and_recorded_one_file_per_party(
+    worker: WorkerProcess, phone: Phone, phone2: Phone, tmp_path: Path
+) -> None:
+    call_a, leg_a = answer_incoming(worker, phone, "201")
+    call_b, leg_b = answer_incoming(worker, phone2, "202")
+    phone.send_tone(call_a, 700)
+    phone2.send_tone(call_b, 1300)
+    worker.ctl.ok("bridge", a=leg_a, b=leg_b)
+    rec = worker.ctl.ok("record", legs=[leg_a, leg_b], path_base=str(tmp_path / "rec"))
+    heard_a, heard_b = str(tmp_path / "heard-a.wav"), str(tmp_path / "heard-b.wav")
+    phone.record_rx(call_a, heard_a)
+    phone2.record_rx(call_b, heard_b)
+    time.sleep(2.0)  # let the bridged audio flow; there is no event to await
+
+    phone.hangup(call_a)  # the recording stops by itself when one of its legs ends
+    ended_a = worker.ctl.event("leg_ended", leg=leg_a)
+    closed = worker.ctl.event("recording_closed", recording=rec["recording"])
+    worker.ctl.ok("hangup", leg=leg_b)
+    ended_b = worker.ctl.event("leg_ended", leg=leg_b)
+    phone2.wait(call_b, "disconnected", 5)
+    phone.wait(call_a, "disconnected", 5)
+
+    assert (ended_a["by"], ended_b["by"]) == ("remote", "local")
+    assert ended_a["code"] == ended_b["code"] == 200
+    file_a, file_b = closed["files"]
+    assert (file_a, file_b) == (str(tmp_path / "rec-0.wav"), str(tmp_path / "rec-1.wav"))
+    assert closed["complete"] is True
+    for path in (file_a, file_b):
+        assert abs(wav_duration(path) - ended_a["duration_s"]) < 0.5
+    assert abs(closed["duration_s"] - wav_duration(file_a)) < 0.05
+    # each file holds only its own party
+    assert has_tone(file_a, 700, 0.2, 1.8) and not has_tone(file_a, 1300, 0.2, 1.8)
+    assert has_tone(file_b, 1300, 0.2, 1.8) and not has_tone(file_b, 700, 0.2, 1.8)
+    # and each caller heard the other through the bridge
+    assert dominant_frequency(heard_a, 0.3, 1.8) == 1300
+    assert dominant_frequency(heard_b, 0.3, 1.8) == 700
     assert worker.ctl.ok("status")["legs_in_use"] == 0
