@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+from typing import Any
 
 import pytest
 
@@ -19,7 +20,7 @@ def test_bad_commands_get_clear_errors_and_the_worker_keeps_serving(
     ctl = worker.ctl
     call, leg = answer_incoming(worker, phone, "700")
     before = ctl.ok("status")
-    cases = {
+    cases: dict[str, dict[str, Any]] = {
         "fly": {},
         "answer": {},
         "hangup": {"leg": "w1-L999"},
