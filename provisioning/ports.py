@@ -36,6 +36,10 @@ class Colleague:
 class ExtensionDirectory(Protocol):
     """The foundation's extensions, as provisioning sees them."""
 
+    async def prepare(self, extension: str) -> bool:
+        """Make the extension's plain SIP password available; False if it does not exist."""
+        ...
+
     async def account(self, extension: str) -> SipAccount | None:
         """The SIP account of an extension (with its plain password), or None."""
         ...
@@ -66,6 +70,10 @@ class StaticDirectory:
 
     def __init__(self, accounts: dict[str, SipAccount] | None = None) -> None:
         self.accounts: dict[str, SipAccount] = dict(accounts or {})
+
+    async def prepare(self, extension: str) -> bool:
+        """True if the extension exists (its password is already in memory)."""
+        return extension in self.accounts
 
     async def account(self, extension: str) -> SipAccount | None:
         """The SIP account of an extension, or None."""

@@ -253,7 +253,7 @@ class ProvisioningService:
     ) -> Assignment:
         """Assign a phone to an extension; new credentials are returned once."""
         mac = normalize_mac(mac)
-        if await self.directory.account(extension) is None:
+        if not await self.directory.prepare(extension):
             raise UnknownExtension(f"no extension {extension}")
         device = await self.store.get(mac)
         if device is None:
