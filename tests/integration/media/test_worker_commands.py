@@ -144,3 +144,65 @@ def test_a_fifth_call_is_refused_busy_and_the_worker_carries_on(
     again, leg = answer_incoming(worker, phone2, "605")
     phone2.hangup(again)
     worker.ctl.event("leg_ended", leg=leg)
+
+
+def test_caller_giving_up_before_answer_ends_the_leg_with_487(
+    worker: WorkerProcess, phone: Phone
+) -> None:
+    call = phone.call(worker.uri("310"))
+    leg = worker.ctl.event("leg_new")["leg"]
+    phone.hangup(call)
+    ended = worker.ctl.event("leg_ended", leg=leg)
+    assert (ended["code"], ended["by"], ended["duration_s"]) == (487, "remote", 0.0)
+    assert worker.ctl.ok("status")["legs_in_use"] == 0
+
+
+def test_early_media_183_carries_a_tone_before_answer(
+    worker: WorkerProcess, phone: Phone, tmp_path: Path
+) -> None:
+    call = phone.call(worker.uri("320"))
+    leg = worker.ctl.event("leg_new")["leg"]
+    worker.ctl.ok("answer", leg=leg, code=183)
+    phone.wait(call, "ringing", 5)
+    heard = str(tmp_path / "early.wav")
+    phone.record_rx(call, heard)
+    worker.ctl.ok("tone", leg=leg, freq1=425, on_ms=200, off_ms=0, loop=True)
+    time.sleep(1.0)  # listen to the early media for a while
+    assert phone.state(call) == "ringing"
+    phone.stop_record(call)
+    assert has_tone(heard, 425, 0.2)
+    worker.ctl.ok("answer", leg=leg)
+    phone.wait(call, "confirmed", 5)
+    phone.hangup(call)
+    ended = worker.ctl.event("leg_ended", leg=leg)
+    assert ended["code"] == 200
+    assert worker.ctl.events("playback_done")[0]["leg"] == leg  # tone ended with its leg
+
+
+def test_dial_with_a_from_uri_and_unbridge(
+    worker: WorkerProcess, phone: Phone, phone2: Phone, tmp_path: Path
+) -> None:
+    phone2.auto_answer(True)
+    out = worker.ctl.ok("dial", uri=phone2.uri, from_uri="sip:queue-sales@127.0.0.1")["leg"]
+    inc = phone2.incoming(5)
+    assert "queue-sales@127.0.0.1" in phone2.info(inc).from_uri
+    worker.ctl.event("leg_answered", leg=out)
+    call, leg_in = answer_incoming(worker, phone, "330")
+    phone2.wait(inc, "confirmed", 5)
+    phone2.send_tone(inc, 900)
+    worker.ctl.ok("bridge", a=leg_in, b=out)
+    bridged = str(tmp_path / "bridged.wav")
+    phone.record_rx(call, bridged)
+    time.sleep(1.0)  # hear the far party through the bridge
+    phone.stop_record(call)
+    worker.ctl.ok("unbridge", a=leg_in, b=out)
+    assert worker.ctl.command("unbridge", a=leg_in, b=out)["ok"] is False
+    apart = str(tmp_path / "apart.wav")
+    phone.record_rx(call, apart)
+    time.sleep(1.0)  # now there must be nothing to hear
+    phone.stop_record(call)
+    assert has_tone(bridged, 900, 0.2)
+    assert not has_tone(apart, 900, 0.2)
+    for leg in (leg_in, out):
+        worker.ctl.ok("hangup", leg=leg)
+        worker.ctl.event("leg_ended", leg=leg)
