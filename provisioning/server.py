@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
+import re
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -60,6 +62,29 @@ def install_error_handler(app: FastAPI) -> None:
         return error_response(exc)
 
     app.add_exception_handler(ProvisioningError, handler)
+
+
+_TOKEN_IN_PATH = re.compile(r"/t/[^/\s\"']+/")
+
+
+class RedactEnrollmentTokens(logging.Filter):
+    """Rewrites `/t/<token>/` to `/t/***/` so access logs never hold a live token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Redact the record in place; never drops it."""
+        message = record.getMessage()
+        if "/t/" in message:
+            record.msg = _TOKEN_IN_PATH.sub("/t/***/", message)
+            record.args = None
+        return True
+
+
+def redact_tokens_in_logs(*logger_names: str) -> None:
+    """Install the token redaction on access loggers (default: uvicorn's and httpx's)."""
+    for name in logger_names or ("uvicorn.access", "uvicorn.error", "httpx"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactEnrollmentTokens) for f in logger.filters):
+            logger.addFilter(RedactEnrollmentTokens())
 
 
 def _basic(request: Request) -> tuple[str, str] | None:

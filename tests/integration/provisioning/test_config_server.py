@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import xml.etree.ElementTree as ET
 
 import httpx
+import pytest
 
 from provisioning.model import State, Vendor
+from provisioning.server import redact_tokens_in_logs
 
 from .conftest import PHONE_IP, YEALINK_UA, Box
 
@@ -234,3 +237,22 @@ async def test_pending_list_is_capped(box: Box) -> None:
         async with box.client(f"192.0.2.{100 + i}") as phone:
             assert (await phone.get(f"/0015650001{i:02x}.cfg")).status_code == 404
     assert len(await box.service.devices(State.PENDING)) == 3
+
+
+async def test_secrets_never_reach_the_log(box: Box, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    redact_tokens_in_logs()  # access logs carry URLs, and the enrollment URL holds a token
+    creds = (await admin_post(box, f"/devices/{MAC}/assign", {"extension": "1001"})).json()
+    path = str(creds["enrollment_url"]).removeprefix("https://box.lan/prov")
+    async with box.client() as phone:
+        enrolled = await phone.get(f"{path}{MAC}.cfg")
+        await phone.get(f"{path}{MAC}.cfg")
+        await phone.get(f"/{MAC}.cfg", auth=(creds["http_username"], creds["http_password"]))
+        await phone.get(f"/{MAC}.cfg", auth=(creds["http_username"], "guess"))
+    rotated = next(line.split(" = ", 1)[1] for line in enrolled.text.splitlines()
+                   if line.startswith("static.auto_provision.server.password"))
+    token = path.split("/")[2]
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "serving" in logged  # the log does say what happened
+    for secret in ("sip-Secret-1001", creds["http_password"], rotated, token):
+        assert secret not in logged
