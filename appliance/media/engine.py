@@ -102,6 +102,8 @@ class Engine:
         self.bridges: set[frozenset[str]] = set()
         self.echoes: set[str] = set()
         self.dial_deadline: dict[str, float] = {}
+        self.stopping = False  # set at shutdown: new INVITEs are refused, not reported
+        self._refused: list[LegCall] = []  # kept until libDestroy: never GC a live Call
         self._seq = 0
 
     # ---- ids ----------------------------------------------------------------------
@@ -123,6 +125,9 @@ class Engine:
             return p.result_error(request.req, str(exc))
         except pj.Error as exc:
             return p.result_error(request.req, error_text(exc))
+        except Exception as exc:  # fail safe: a bug in one command must not end all calls
+            log.exception("command %s failed", type(request.cmd).__name__)
+            return p.result_error(request.req, f"internal error: {exc!r}")
         return p.result_ok(request.req, data)
 
     def _dispatch(self, cmd: p.Command) -> dict[str, Any]:
@@ -323,6 +328,10 @@ class Engine:
             self._end_player(item[1], notify=True)
 
     def _on_incoming(self, call: LegCall, whole_msg: str, src: str) -> None:
+        if self.stopping:
+            call.hangup(call_op(503))
+            self._refused.append(call)
+            return
         leg_id = self._new_id("L")
         call.leg_id = leg_id
         self.calls[leg_id] = call
@@ -450,6 +459,7 @@ class Engine:
 
     def hangup_all(self) -> None:
         """Hang up every leg (shutdown); their leg_ended events follow from pump()."""
+        self.stopping = True
         for leg_id, call in list(self.calls.items()):
             leg = self.legs[leg_id]
             leg.by_local = True
@@ -467,6 +477,7 @@ class Engine:
             self._close_recording(rec_id)
         self.calls.clear()
         self.legs.clear()
+        self._refused.clear()
         for acc in self.from_accounts.values():
             acc.shutdown()
         self.from_accounts.clear()

@@ -49,6 +49,8 @@ def start_endpoint(opts: EndpointOptions) -> pj.Endpoint:
     cfg.medConfig.channelCount = 1
     cfg.medConfig.noVad = True
     cfg.medConfig.ecTailLen = 0
+    # bridge slots: one per call plus players, tone generators and recorders
+    cfg.medConfig.maxMediaPorts = max(254, 3 * opts.max_calls + 16)
     ep.libInit(cfg)
     tcfg = pj.TransportConfig()
     tcfg.boundAddress = opts.ip
@@ -69,10 +71,10 @@ def _prefer_g711(ep: pj.Endpoint) -> None:
             prio = 255
         elif cid.startswith("PCMA/"):
             prio = 254
-        elif cid.startswith(("G722/", "telephone-event")):
-            prio = 128
         else:
-            prio = 0  # disabled: wideband or CPU-heavy codecs are not needed on the box
+            # Disabled: the bridge runs at 8 kHz, so wideband codecs would only add
+            # resampling, and CPU-heavy codecs (speex, iLBC, GSM) are not used here.
+            prio = 0
         ep.codecSetPriority(cid, prio)
 
 

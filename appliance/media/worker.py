@@ -125,12 +125,21 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
 
-    link = ControllerLink(args.rpc)
+    try:
+        link = ControllerLink(args.rpc)
+    except OSError as exc:
+        log.error("cannot connect to the controller at %s: %s", args.rpc, exc)
+        return 2
     inbox: Inbox = collections.deque()
     pj_level = "warning" if args.log_level in ("info", "warning") else args.log_level
-    ep = start_endpoint(
-        EndpointOptions(args.ip, args.sip_port, args.probe_ceiling, log_level=pj_level)
-    )
+    try:
+        ep = start_endpoint(
+            EndpointOptions(args.ip, args.sip_port, args.probe_ceiling, log_level=pj_level)
+        )
+    except pj.Error as exc:
+        log.error("cannot start SIP on %s:%d: %s", args.ip, args.sip_port, exc.reason)
+        link.close()
+        return 2
     own_uri = f"sip:{args.name}@{args.ip}:{args.sip_port}"
     acc = local_account(ep, inbox, own_uri)
     capacity = probe_capacity(ep, acc, inbox, f"sip:probe@{args.ip}:{args.sip_port}",

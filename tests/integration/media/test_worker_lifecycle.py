@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import socket
+import subprocess
+import sys
 from typing import Any
 
 import pytest
 
-from tests.integration.media.conftest import WorkerProcess, start_worker, stop_worker
+from tests.integration.media.conftest import (
+    REPO_ROOT,
+    WorkerProcess,
+    start_worker,
+    stop_worker,
+)
 from tests.integration.media.test_worker_calls import answer_incoming
 from tests.support.phone import Phone
 
@@ -78,3 +87,32 @@ def test_sigterm_or_shutdown_ends_legs_reports_them_and_exits_zero(
     finally:
         if w.proc.poll() is None:
             stop_worker(w)
+
+
+def test_a_sip_port_already_taken_is_a_clear_startup_error(short_dir: str) -> None:
+    taken = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    taken.bind(("127.0.0.1", 0))
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock_path = os.path.join(short_dir, "c.sock")
+    server.bind(sock_path)
+    server.listen(1)
+    server.settimeout(20)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "appliance.media.worker", "--name", "w1", "--ip", "127.0.0.1",
+         "--sip-port", str(taken.getsockname()[1]), "--rpc", sock_path],
+        cwd=REPO_ROOT, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        conn, _ = server.accept()
+        conn.settimeout(20)
+        assert conn.recv(1000) == b""  # no hello: the worker gave up
+        conn.close()
+        _, err = proc.communicate(timeout=20)
+        assert proc.returncode == 2
+        assert "cannot start SIP on 127.0.0.1" in err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        server.close()
+        taken.close()
