@@ -133,6 +133,8 @@ class Device:
     last_seen: float
     last_ip: str | None
     user_agent: str | None = None
+    enroll_ip: str | None = None
+    enroll_until: float | None = None
 
     def assigned(self, extension: str, username: str, password_hash: str) -> Device:
         """Return this device assigned to `extension` with the given HTTP credentials."""
@@ -147,5 +149,5 @@ class Device:
         state = next_state(self.state, Event.REVOKE)
         return replace(
             self, state=state, http_username=None, http_password_hash=None,
-            token_hash=None, token_expires=None,
+            token_hash=None, token_expires=None, enroll_ip=None, enroll_until=None,
         )

@@ -88,6 +88,9 @@ class ServiceOptions:
     max_pending: int = 500
     max_colleague_keys: int = 8
     allow_basic_over_http: bool = False
+    # After the admin assigns a phone seen at some address, its next fetch from that
+    # address without credentials enrolls it (no typing on the phone). 0 disables.
+    zero_touch_window_seconds: float = 15 * 60
 
 
 class ProvisioningService:
@@ -179,6 +182,9 @@ class ProvisioningService:
             assert device.http_username is not None
             return ProvisioningCredentials(device.http_username, password)
         if req.basic is None:
+            if (device.enroll_ip is not None and device.enroll_ip == req.source_ip
+                    and device.enroll_until is not None and device.enroll_until > now):
+                return await self._enroll_zero_touch(device, req, now, consume=consume)
             self.limiter.spend(req.source_ip, now)
             raise Unauthorized("credentials required")
         if not req.secure and not self.options.allow_basic_over_http:
@@ -195,6 +201,20 @@ class ProvisioningService:
             self.limiter.spend(req.source_ip, now)
             raise Unauthorized("wrong credentials")
         return None
+
+    async def _enroll_zero_touch(
+        self, device: Device, req: FetchRequest, now: float, *, consume: bool
+    ) -> ProvisioningCredentials | None:
+        """Hand fresh credentials to the phone the admin just assigned, at its seen address."""
+        if not consume:
+            return None
+        password = new_password()
+        if not await self.store.consume_window(device.mac, req.source_ip, now,
+                                               await self.vault.hash(password)):
+            raise Unauthorized("zero-touch window already used")
+        log.info("phone %s enrolled zero-touch from %s", device.mac, req.source_ip)
+        assert device.http_username is not None
+        return ProvisioningCredentials(device.http_username, password)
 
     async def _note_unknown(self, wanted: RequestedFile, req: FetchRequest, now: float) -> None:
         """List an unknown phone as pending, unless too many are pending already."""
@@ -276,7 +296,12 @@ class ProvisioningService:
         now = self.clock.now()
         expires = now + self.options.token_ttl_seconds
         assigned = device.assigned(extension, f"phone-{mac}", await self.vault.hash(password))
-        assigned = replace(assigned, token_hash=token_digest(token), token_expires=expires)
+        window = self.options.zero_touch_window_seconds
+        assigned = replace(
+            assigned, token_hash=token_digest(token), token_expires=expires,
+            enroll_ip=device.last_ip if window > 0 else None,
+            enroll_until=now + window if window > 0 and device.last_ip else None,
+        )
         await self.store.save(assigned)
         log.info("phone %s assigned to extension %s", mac, extension)
         self._notify_later(assigned, extension)

@@ -10,7 +10,7 @@ from provisioning.model import Device, State, Vendor
 
 _COLUMNS = (
     "mac, vendor, model, state, extension, http_username, http_password_hash, token_hash,"
-    " token_expires, first_seen, last_seen, last_ip, user_agent"
+    " token_expires, first_seen, last_seen, last_ip, user_agent, enroll_ip, enroll_until"
 )
 
 
@@ -21,7 +21,8 @@ def _device(row: Any) -> Device:
         http_username=row["http_username"], http_password_hash=row["http_password_hash"],
         token_hash=row["token_hash"], token_expires=row["token_expires"],
         first_seen=row["first_seen"], last_seen=row["last_seen"], last_ip=row["last_ip"],
-        user_agent=row["user_agent"],
+        user_agent=row["user_agent"], enroll_ip=row["enroll_ip"],
+        enroll_until=row["enroll_until"],
     )
 
 
@@ -71,7 +72,7 @@ class DeviceStore:
         """Insert a newly seen device; False if the MAC is already known."""
         cur = await self._db.execute(
             f"INSERT OR IGNORE INTO prov_devices ({_COLUMNS})"
-            " VALUES (?, ?, ?, 'pending', NULL, NULL, NULL, NULL, NULL, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, 'pending', NULL, NULL, NULL, NULL, NULL, ?, ?, ?, ?, NULL, NULL)",
             (device.mac, device.vendor.value, device.model, device.first_seen,
              device.last_seen, device.last_ip, device.user_agent),
         )
@@ -90,11 +91,11 @@ class DeviceStore:
         """Write the lifecycle fields of an existing device."""
         cur = await self._db.execute(
             "UPDATE prov_devices SET vendor = ?, model = ?, state = ?, extension = ?,"
-            " http_username = ?, http_password_hash = ?, token_hash = ?, token_expires = ?"
-            " WHERE mac = ?",
+            " http_username = ?, http_password_hash = ?, token_hash = ?, token_expires = ?,"
+            " enroll_ip = ?, enroll_until = ? WHERE mac = ?",
             (device.vendor.value, device.model, device.state.value, device.extension,
              device.http_username, device.http_password_hash, device.token_hash,
-             device.token_expires, device.mac),
+             device.token_expires, device.enroll_ip, device.enroll_until, device.mac),
         )
         await self._db.commit()
         if cur.rowcount != 1:
@@ -106,6 +107,17 @@ class DeviceStore:
             "UPDATE prov_devices SET token_hash = NULL, token_expires = NULL,"
             " http_password_hash = ? WHERE mac = ? AND token_hash = ? AND state = 'assigned'",
             (new_password_hash, mac, token_hash),
+        )
+        await self._db.commit()
+        return cur.rowcount == 1
+
+    async def consume_window(self, mac: str, ip: str, now: float, new_password_hash: str) -> bool:
+        """Atomically close the zero-touch window of `mac` for `ip` and set new credentials."""
+        cur = await self._db.execute(
+            "UPDATE prov_devices SET enroll_ip = NULL, enroll_until = NULL,"
+            " http_password_hash = ? WHERE mac = ? AND enroll_ip = ? AND enroll_until > ?"
+            " AND state = 'assigned'",
+            (new_password_hash, mac, ip, now),
         )
         await self._db.commit()
         return cur.rowcount == 1

@@ -18,9 +18,14 @@ CREATE TABLE prov_devices (
     last_seen           REAL NOT NULL,
     last_ip             TEXT,
     user_agent          TEXT,
+    -- zero-touch: the admin assigned a phone seen at enroll_ip; its next credential-less
+    -- fetch from that address before enroll_until receives the config and fresh credentials
+    enroll_ip           TEXT,
+    enroll_until        REAL,
     CHECK (state != 'assigned' OR (extension IS NOT NULL AND http_username IS NOT NULL
                                    AND http_password_hash IS NOT NULL)),
-    CHECK (state = 'assigned' OR (http_password_hash IS NULL AND token_hash IS NULL))
+    CHECK (state = 'assigned' OR (http_password_hash IS NULL AND token_hash IS NULL
+                                  AND enroll_ip IS NULL))
 );
 CREATE INDEX prov_devices_state ON prov_devices(state);
 CREATE INDEX prov_devices_extension ON prov_devices(extension);

@@ -256,3 +256,35 @@ async def test_secrets_never_reach_the_log(box: Box, caplog: pytest.LogCaptureFi
     assert "serving" in logged  # the log does say what happened
     for secret in ("sip-Secret-1001", creds["http_password"], rotated, token):
         assert secret not in logged
+
+
+async def test_zero_touch_phone_seen_then_assigned_enrolls_from_its_address_once(
+    box: Box,
+) -> None:
+    async with box.client() as phone:
+        assert (await phone.get(f"/{MAC}.cfg")).status_code == 404  # plugged in: pending
+    await admin_post(box, f"/devices/{MAC}/assign", {"extension": "1001"})
+    async with box.client("192.0.2.66") as neighbour:  # another box on the LAN tries first
+        r = await neighbour.get(f"/{MAC}.cfg")
+        assert r.status_code == 401 and "sip-Secret" not in r.text
+    async with box.client() as phone:
+        enrolled = await phone.get(f"/{MAC}.cfg")  # the phone retries: no typing on it
+        again = await phone.get(f"/{MAC}.cfg")
+    assert enrolled.status_code == 200
+    assert "account.1.password = sip-Secret-1001" in enrolled.text
+    assert again.status_code == 401  # the window is spent
+    lines = dict(line.split(" = ", 1) for line in enrolled.text.splitlines() if " = " in line)
+    auth = (lines["static.auto_provision.server.username"],
+            lines["static.auto_provision.server.password"])
+    async with box.client() as phone:
+        assert (await phone.get(f"/{MAC}.cfg", auth=auth)).status_code == 200
+
+
+async def test_zero_touch_window_closes_after_its_time(box: Box) -> None:
+    async with box.client() as phone:
+        await phone.get(f"/{MAC}.cfg")
+    await admin_post(box, f"/devices/{MAC}/assign", {"extension": "1001"})
+    box.clock.advance(box.service.options.zero_touch_window_seconds + 1)
+    async with box.client() as phone:
+        r = await phone.get(f"/{MAC}.cfg")
+    assert r.status_code == 401 and "sip-Secret" not in r.text
