@@ -31,6 +31,7 @@ class Appliance:
     internal_port: int
     workers: int
     worker_base_port: int
+    trunk_port: int = 0  # a SIPp "trunk" on 127.0.0.1 at this port skips digest auth
     proc: subprocess.Popen[str] | None = None
     passwords: dict[str, str] = field(default_factory=dict)
     lines: list[str] = field(default_factory=list)
@@ -47,6 +48,7 @@ class Appliance:
             "--sip-ip", "127.0.0.1", "--sip-port", str(self.sip_port), "--web-ip", "127.0.0.1",
             "--web-port", str(self.web_port), "--internal-port", str(self.internal_port),
             "--workers", str(self.workers), "--worker-base-port", str(self.worker_base_port),
+            "--trusted", f"127.0.0.1:{self.trunk_port}",
             *(extra or []),
         ]
         self.proc = subprocess.Popen(
@@ -118,9 +120,9 @@ class Appliance:
 
 def make_appliance(data_dir: Path, workers: int = 2) -> Appliance:
     """An Appliance on free loopback ports (not started)."""
-    ports = free_ports(3)
+    ports = free_ports(4)
     base = free_block(workers)
     return Appliance(
         data_dir=data_dir, sip_port=ports[0], web_port=ports[1], internal_port=ports[2],
-        workers=workers, worker_base_port=base,
+        workers=workers, worker_base_port=base, trunk_port=ports[3],
     )
