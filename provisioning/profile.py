@@ -13,6 +13,7 @@ from provisioning.model import ProvisioningError, Vendor
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _SIP_TOKEN = re.compile(r"^[A-Za-z0-9\-_.!~*'()&=+$,;?/%]+$")
 _PRINTABLE_SECRET = re.compile(r"^[\x21-\x7e]+$")
+_URL = re.compile(r"https?://[A-Za-z0-9.\-\[\]:]+(/[A-Za-z0-9._~\-/%]*)?")
 
 
 class InvalidProfile(ProvisioningError):
@@ -104,8 +105,8 @@ class SiteSettings:
             raise InvalidProfile(f"bad SIP port {self.sip_port}")
         if not self.provisioning_url.startswith(("http://", "https://")):
             raise InvalidProfile("provisioning URL must be http(s)")
-        if _CONTROL.search(self.provisioning_url) or " " in self.provisioning_url:
-            raise InvalidProfile("provisioning URL must not contain spaces or controls")
+        if not _URL.fullmatch(self.provisioning_url):
+            raise InvalidProfile("provisioning URL: host, port and path characters only")
         if _CONTROL.search(self.digit_map):
             raise InvalidProfile("digit map must be one line")
         try:

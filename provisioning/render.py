@@ -13,7 +13,7 @@ from zoneinfo import TZPATH
 import jinja2
 
 from provisioning.model import Vendor
-from provisioning.profile import KeyKind, LineKey, PhoneProfile, Transport
+from provisioning.profile import KeyKind, LineKey, PhoneProfile, SiteSettings, Transport
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
@@ -207,6 +207,18 @@ def render_account(profile: PhoneProfile) -> ConfigFile:
     template = environment().get_template(template_name)
     body = template.render(p=profile, v=_vendor_vars(profile))
     return ConfigFile(_mac_filename(profile.vendor, profile.mac), media_type, body, True)
+
+
+def render_dhcp_snippets(site: SiteSettings) -> dict[str, str]:
+    """dnsmasq and ISC dhcpd snippets that hand phones the provisioning URL (option 66/160)."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(Path(__file__).parent / "dhcp")),
+        undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False,
+    )
+    return {
+        name.removesuffix(".j2"): env.get_template(name).render(url=site.provisioning_url)
+        for name in ("dnsmasq.conf.j2", "dhcpd.conf.j2")
+    }
 
 
 def render_polycom_master(mac: str | None) -> ConfigFile:
