@@ -184,7 +184,7 @@ class ModemHealth:
         events: list[HealthEvent] = [RegistrationChanged(reg)]
         if reg.registered:
             events += self.clear_alarm(ALARM_NO_NETWORK)
-        elif reg in (Registration.DENIED, Registration.NOT_REGISTERED):
+        elif reg is not Registration.UNKNOWN:  # searching counts: no calls, no SMS
             events += self.raise_alarm(ALARM_NO_NETWORK, f"network registration: {reg.name}")
         return events
 

@@ -345,7 +345,7 @@ class Modem:
             self.health.record_error(reason)
         if self.channel.is_open:
             with contextlib.suppress(AtError):
-                await self.channel.command(self.profile.reset, timeout=1.0)
+                await self.channel.command(self.profile.reset, timeout=self.command_timeout)
         self.channel.close()
         if self._power_cycle is not None and self.health.failures >= self._power_cycle_after:
             log.warning("modem still down after %d resets: power cycle", self.health.failures)

@@ -92,6 +92,8 @@ class ModemSimulator:
         self._next_frame = 0.0
         self.stuck = False
         self.resets = 0
+        self.port_up = threading.Event()  # set while the AT port exists
+        self.ignored_input = bytearray()  # what the host wrote while the port was stuck
         self.pcm_received = bytearray()
         self.pcm_frames_sent = 0
         self.dialect = Dialect(profile, self._emit, self._schedule, config)
@@ -106,6 +108,7 @@ class ModemSimulator:
             self._at = _Pty(Path(self.port))
             self._audio = _Pty(Path(self.audio_port))
             self._running = True
+            self.port_up.set()
         self._thread = threading.Thread(target=self._serve, name="modem-sim", daemon=True)
         self._thread.start()
         return self
@@ -213,6 +216,7 @@ class ModemSimulator:
             if self._audio is not None:
                 self._audio.close()
                 self._audio = None
+            self.port_up.clear()
             self.resets += 1
             self.stuck = False
             self.dialect.power_on()
@@ -225,6 +229,7 @@ class ModemSimulator:
             self._at = _Pty(Path(self.port))
             self._audio = _Pty(Path(self.audio_port))
             self.dialect.boot_urcs()
+            self.port_up.set()
 
     @property
     def received_commands(self) -> list[str]:
@@ -300,7 +305,9 @@ class ModemSimulator:
         at, audio = self._at, self._audio
         if at is not None and at.master in readable:
             data = _read(at.master)
-            if data and not self.stuck:
+            if data and self.stuck:
+                self.ignored_input.extend(data)
+            elif data:
                 self.dialect.feed(data)
         if audio is not None and audio.master in readable:
             data = _read(audio.master)

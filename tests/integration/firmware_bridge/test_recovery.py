@@ -1,0 +1,80 @@
+"""Recovery: modem reset (port goes away), stuck port -> reset with backoff, alarms."""
+
+from __future__ import annotations
+
+from firmware_bridge.calls import CallState, CallStateChanged
+from firmware_bridge.health import (
+    ALARM_MODEM_DOWN,
+    AlarmCleared,
+    AlarmRaised,
+    ModemState,
+    ModemStateChanged,
+)
+from firmware_bridge.modem import Modem
+from firmware_bridge.profiles import get_profile
+from firmware_bridge.simulator import ModemSimulator
+from tests.integration.firmware_bridge.support import (
+    PROBE,
+    ManualClock,
+    Recorder,
+    drive_until_ready,
+)
+
+
+async def test_reset_recovers_and_clears_alarm(modem: Modem, sim: ModemSimulator,
+                                               rec: Recorder, clock: ManualClock) -> None:
+    mark = len(rec.events)
+    sim.power_cycle()
+    down = await rec.wait_state(ModemState.RESETTING, mark)
+    ready, _ = await drive_until_ready(clock, rec, down, sim)
+    raised = [e for e in rec.events[mark:ready] if isinstance(e, AlarmRaised)]
+    assert [e.code for e in raised] == [ALARM_MODEM_DOWN]
+    assert AlarmCleared(ALARM_MODEM_DOWN) in rec.events[ready:]
+    assert modem.status().alarms == {}
+    # and it works again
+    resp = await modem.command("AT+CSQ")
+    assert resp.ok
+
+
+async def test_reset_in_the_middle_of_a_call_ends_it_cleanly(
+        modem: Modem, sim: ModemSimulator, rec: Recorder, clock: ManualClock) -> None:
+    sim.incoming_call("+972501234567")
+    await rec.wait_for(lambda e: isinstance(e, CallStateChanged) and e.new is CallState.RINGING)
+    await modem.answer()
+    assert modem.calls.state is CallState.ACTIVE
+    mark = len(rec.events)
+    sim.power_cycle()
+    ended = await rec.wait_for(lambda e: isinstance(e, CallStateChanged)
+                               and e.new is CallState.ENDED)
+    assert ended.number == "+972501234567"
+    down = await rec.wait_state(ModemState.RESETTING, mark)
+    await drive_until_ready(clock, rec, down, sim)
+    assert modem.calls.state is CallState.IDLE
+
+
+async def test_stuck_port_is_reset_with_backoff_then_power_cycled(
+        sim: ModemSimulator, profile: str) -> None:
+    clock = ManualClock()
+    modem = Modem(sim.port, get_profile(profile), clock=clock, command_timeout=0.2,
+                  probe_interval=PROBE, power_cycle=sim.power_cycle, power_cycle_after=2)
+    rec = Recorder(modem)
+    await modem.start()
+    try:
+        await rec.wait_state(ModemState.READY)
+        mark = len(rec.events)
+        sim.set_stuck(True)
+        await clock.wait_for_sleeper(lambda d: d == PROBE)
+        clock.advance(PROBE)  # time for a probe: it goes unanswered
+        down = await rec.wait_state(ModemState.RESETTING, mark)
+        ready, delays = await drive_until_ready(clock, rec, down, sim)
+        states = [e.new for e in rec.events[mark:ready + 1] if isinstance(e, ModemStateChanged)]
+        assert states[:2] == [ModemState.UNRESPONSIVE, ModemState.RESETTING]
+        assert states[-1] is ModemState.READY
+        # the AT reset was tried first; re-enumeration (power cycle) only after it failed
+        assert get_profile(profile).reset.encode() in sim.ignored_input
+        assert sim.resets == 1
+        assert len(delays) >= 2 and delays[1] > delays[0]
+        assert AlarmCleared(ALARM_MODEM_DOWN) in rec.events[ready:]
+        assert modem.health.last_error is not None
+    finally:
+        await modem.stop()
