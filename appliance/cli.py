@@ -39,6 +39,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         sip_ip=args.sip_ip, sip_port=args.sip_port, web_port=args.web_port, web_ip=args.web_ip,
         internal_port=args.internal_port, workers=args.workers, worker_base_port=args.worker_base_port,
         log_level=args.log_level, trusted=args.trusted, pike_density=args.pike_density,
+        ban_seconds=args.ban_seconds, auth_fail_max=args.auth_fail_max,
+        auth_fail_window_s=args.auth_fail_window,
     )
     _logging(settings.log_level)
     settings.save()
@@ -115,7 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--internal-port", type=int, default=None, help="loopback port Kamailio asks")
     run.add_argument("--workers", type=int, default=None, help="number of media workers")
     run.add_argument("--worker-base-port", type=int, default=None)
-    run.add_argument("--pike-density", type=int, default=None)
+    run.add_argument("--pike-density", type=int, default=None, help="requests per 2 s before a flood ban")
+    run.add_argument("--ban-seconds", type=int, default=None, help="how long a banned address is dropped")
+    run.add_argument("--auth-fail-max", type=int, default=None, help="failed authentications before a ban")
+    run.add_argument("--auth-fail-window", type=int, default=None, help="seconds the failures are counted over")
     run.add_argument("--trusted", action="append", default=None, help="trunk address that skips auth")
     run.set_defaults(func=cmd_run)
 
