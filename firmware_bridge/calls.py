@@ -96,9 +96,9 @@ class CallTracker:
 
     def apply(self, update: CallUpdate) -> list[CallStateChanged]:
         """Apply one decoded call signal; return the state changes it caused."""
-        if update.number and self.state in (CallState.IDLE, CallState.RINGING,
-                                            CallState.DIALING):
-            self.number = self.number or update.number
+        if update.number and self.number is None:
+            # the number may come after the state (our ATD result after the ^ORIG URC)
+            self.number = update.number
         if update.signal in _ALREADY.get(self.state, set()):
             return []
         if update.signal is CallSignal.DIALING and self.state is CallState.IDLE:

@@ -103,3 +103,12 @@ def test_dial_command_per_profile_and_bad_numbers() -> None:
 def test_pcm_switch_per_profile(profile: str, pcm: str) -> None:
     assert get_profile(profile).pcm_on == (pcm,)
     assert "AT+CMGF=0" in get_profile(profile).init
+
+
+def test_number_arriving_after_the_state_is_kept() -> None:
+    tracker = CallTracker()
+    tracker.apply(CallUpdate(CallSignal.DIALING))  # ^ORIG before our ATD's OK is handled
+    tracker.apply(CallUpdate(CallSignal.ALERTING))
+    tracker.apply(CallUpdate(CallSignal.DIALING, "+4915112345"))
+    [active] = tracker.apply(CallUpdate(CallSignal.CONNECTED))
+    assert active.number == "+4915112345" and active.outgoing
