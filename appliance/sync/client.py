@@ -57,6 +57,7 @@ class SyncSettings:
     connect_timeout: float = 10.0
     metrics_interval: float = 60.0
     shutdown_grace: float = 5.0
+    stable_after: float = 5.0  # a session this long resets the reconnect backoff
     software_version: str = "0.1.0"
     extra_birth: dict[str, Any] = field(default_factory=dict)
 
@@ -101,6 +102,7 @@ class SyncClient:
         self.delivered = 0
         self.refused = 0
         self.on_connected: list[Callable[[], Awaitable[None]]] = []
+        self._changed = asyncio.Condition()
         outbox.add_listener(self._wake.set)
 
     # ---- public API -------------------------------------------------------------------
@@ -189,6 +191,25 @@ class SyncClient:
                     self._tasks.append(task)
                     task.add_done_callback(self._forget)
 
+    async def _park(self, rowid: int, reason: str) -> None:
+        await self.outbox.note_failure(rowid, reason)
+        await self._notify()
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float) -> bool:
+        """Wait until `predicate()` holds after an ack, refusal or state change."""
+        async def _wait() -> None:
+            async with self._changed:
+                await self._changed.wait_for(predicate)
+        try:
+            await asyncio.wait_for(_wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
     def _forget(self, task: asyncio.Task[None]) -> None:
         with contextlib.suppress(ValueError):
             self._tasks.remove(task)
@@ -210,9 +231,11 @@ class SyncClient:
             return
         if rc.is_failure:
             self.refused += 1
-            log.warning("broker refused outbox row %d (%s): kept for next connection",
-                        item.rowid, rc)
-            asyncio.create_task(self.outbox.note_failure(item.rowid, str(rc)))  # noqa: RUF006
+            log.error("broker refused outbox row %d (%s): kept, parked until resync/restart",
+                      item.rowid, rc)
+            task = asyncio.create_task(self._park(item.rowid, str(rc)))
+            self._tasks.append(task)
+            task.add_done_callback(self._forget)
         else:
             self.delivered += 1
             self._acked.append((item.rowid, item.stream))
@@ -282,8 +305,13 @@ class SyncClient:
             if await self._connect_once():
                 self.link.set_state(State.CONNECTED)
                 self.connects += 1
-                self.backoff.reset()
+                await self._notify()
+                began = asyncio.get_running_loop().time()
                 await self._session()
+                # Reset only after a stable session: a broker that accepts the connection
+                # and then drops it (e.g. ACL refusals) must not cause a reconnect storm.
+                if asyncio.get_running_loop().time() - began >= self.settings.stable_after:
+                    self.backoff.reset()
                 if self._stopping.is_set():
                     break
             self.link.set_state(State.WAITING)
@@ -385,6 +413,7 @@ class SyncClient:
         batch, self._acked = self._acked, []
         await self.outbox.remove(batch)
         self._acked_ids.difference_update(rowid for rowid, _ in batch)
+        await self._notify()
 
     async def _metrics_loop(self) -> None:
         assert self._metrics_provider is not None

@@ -87,6 +87,7 @@ class SyncNode:
     async def _resync(self, cmd: Command) -> dict[str, Any]:
         await self.client.republish_birth()
         await self.config.report_again()
+        await self.outbox.unpark()
         self.client.request_resend()
         return {"seq": self.outbox.seq, "backlog": self.outbox.backlog_total()}
 

@@ -82,6 +82,7 @@ class Outbox:
         box._seq = int(row[0]) if row else 0
         async with conn.execute("SELECT stream, count(*) FROM sync_outbox GROUP BY stream") as cur:
             box._counts = {r[0]: int(r[1]) async for r in cur}
+        await box.unpark()
         return box
 
     @property
@@ -171,7 +172,7 @@ class Outbox:
         """Return up to `limit` rows after `after_rowid`, oldest first."""
         async with self._conn.execute(
             "SELECT rowid, stream, type, id, seq, session, ts, data, attempts FROM sync_outbox"
-            " WHERE rowid > ? ORDER BY rowid LIMIT ?",
+            " WHERE rowid > ? AND last_error IS NULL ORDER BY rowid LIMIT ?",
             (after_rowid, limit),
         ) as cur:
             rows = await cur.fetchall()
@@ -228,8 +229,22 @@ class Outbox:
             row = await cur.fetchone()
         return int(row[0]) if row and row[0] is not None else self._seq + 1
 
+    async def unpark(self) -> int:
+        """Make refused rows eligible for sending again (process start, resync command)."""
+        async with self._lock:
+            cur = await self._conn.execute(
+                "UPDATE sync_outbox SET last_error = NULL WHERE last_error IS NOT NULL")
+            return int(cur.rowcount)
+
+    async def parked(self) -> int:
+        """Rows the broker refused, kept but not resent until `unpark`."""
+        async with self._conn.execute(
+            "SELECT count(*) FROM sync_outbox WHERE last_error IS NOT NULL") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
     async def note_failure(self, rowid: int, reason: str) -> None:
-        """Record a refused delivery (kept for the next connection)."""
+        """Park a row the broker refused: kept, not resent until `unpark` (no reconnect storm)."""
         async with self._lock:
             await self._conn.execute(
                 "UPDATE sync_outbox SET attempts = attempts + 1, last_error = ? WHERE rowid = ?",
