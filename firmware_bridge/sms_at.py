@@ -84,6 +84,10 @@ class SmsService:
                 await self._worker
             self._worker = None
 
+    async def join(self) -> None:
+        """Wait until every message notified so far has been handled (stored and removed)."""
+        await self._queue.join()
+
     async def send(self, number: str, text: str, *, status_report: bool = False) -> list[int]:
         """Send `text` to `number` (several parts if needed); return the message references."""
         pdus = sms_pdu.encode_submit(number, text, status_report=status_report,
@@ -122,17 +126,20 @@ class SmsService:
         while True:
             kind, item = await self._queue.get()
             try:
-                if kind == "stored":
-                    assert isinstance(item, int)
-                    await self._read_stored(item)
-                else:
-                    assert isinstance(item, str)
-                    await self._handle(item, None)
-            except (AtError, AtValueError, sms_pdu.PduError) as exc:
-                log.warning("SMS receive failed (%s %s): %s; it stays on the SIM", kind, item,
-                            exc)
-            except Exception:
-                log.exception("SMS handler failed; the message stays on the SIM")
+                await self._one(kind, item)
+            finally:
+                self._queue.task_done()
+
+    async def _one(self, kind: str, item: int | str) -> None:
+        try:
+            if isinstance(item, int):
+                await self._read_stored(item)
+            else:
+                await self._handle(item, None)
+        except (AtError, AtValueError, sms_pdu.PduError) as exc:
+            log.warning("SMS receive failed (%s %s): %s; it stays on the SIM", kind, item, exc)
+        except Exception:
+            log.exception("SMS handler failed; the message stays on the SIM")
 
     async def _read_stored(self, index: int) -> None:
         resp = await self._modem.command(f"AT+CMGR={index}", check=False)
