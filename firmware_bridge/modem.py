@@ -304,6 +304,7 @@ class Modem:
             if await self._probe():
                 if self.health.state is ModemState.UNRESPONSIVE:
                     self._emit(self.health.transition(ModemState.READY, "answering again"))
+                await self._refresh_quietly()
                 continue
             if self.health.state is ModemState.READY:
                 self._emit(self.health.transition(ModemState.UNRESPONSIVE, "probe unanswered"))
@@ -327,6 +328,15 @@ class Modem:
         woke = self._wake.is_set()
         self._wake.clear()
         return woke
+
+    async def _refresh_quietly(self) -> None:
+        """Periodic signal/registration reading; failures are the next probe's business."""
+        if self.health.sim is not SimState.READY:
+            return
+        try:
+            await self.refresh_status()
+        except (AtError, AtValueError) as exc:
+            log.info("status refresh failed: %s", exc)
 
     async def _probe(self) -> bool:
         try:

@@ -9,6 +9,7 @@ from firmware_bridge.health import (
     AlarmRaised,
     ModemState,
     ModemStateChanged,
+    SignalChanged,
 )
 from firmware_bridge.modem import Modem
 from firmware_bridge.profiles import get_profile
@@ -78,3 +79,28 @@ async def test_stuck_port_is_reset_with_backoff_then_power_cycled(
         assert modem.health.last_error is not None
     finally:
         await modem.stop()
+
+
+async def test_periodic_probe_reports_signal_changes(
+        modem: Modem, sim: ModemSimulator, rec: Recorder, clock: ManualClock) -> None:
+    with sim.locked():
+        sim.config.rssi = 5
+    mark = len(rec.events)
+    await clock.wait_for_sleeper(lambda d: d == PROBE)
+    clock.advance(PROBE)
+    changed = await rec.wait_for(lambda e: isinstance(e, SignalChanged)
+                                 and rec.events.index(e) >= mark)
+    assert changed.signal.rssi_dbm == -103
+
+
+async def test_unexpected_reboot_is_noticed_and_modem_reinitialised(
+        modem: Modem, sim: ModemSimulator, rec: Recorder, clock: ManualClock) -> None:
+    mark = len(rec.events)
+    init_count = sim.received_commands.count("ATE0")
+    with sim.locked():
+        sim.dialect.power_on()  # the module rebooted on its own: echo back on, URCs...
+        sim.dialect.boot_urcs()
+    sim.garbage(b"")  # wake the simulator thread to send them
+    down = await rec.wait_state(ModemState.RESETTING, mark)
+    await drive_until_ready(clock, rec, down, sim)
+    assert sim.received_commands.count("ATE0") == init_count + 1
