@@ -353,7 +353,8 @@ class Modem:
             self._emit(self.health.transition(ModemState.RESETTING, reason))
         else:
             self.health.record_error(reason)
-        if self.channel.is_open:
+        # a modem that rebooted by itself or vanished needs no reset; a sick one does
+        if self.channel.is_open and not reason.startswith("lost"):
             with contextlib.suppress(AtError):
                 await self.channel.command(self.profile.reset, timeout=self.command_timeout)
         self.channel.close()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import signal
-import threading
 
 from firmware_bridge.simulator.dialect import SimConfig
 from firmware_bridge.simulator.runner import ModemSimulator
@@ -19,13 +18,13 @@ def main(argv: list[str] | None = None) -> int:
                     help="seconds after which the far end answers outgoing calls")
     args = ap.parse_args(argv)
     config = SimConfig(auto_answer_after=args.auto_answer)
+    stop_signals = {signal.SIGINT, signal.SIGTERM}
+    # blocked before the simulator thread starts, so only sigwait below receives them
+    signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
     sim = ModemSimulator(args.profile, args.dir, config=config).start()
-    done = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: done.set())
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
     print(f"AT port: {sim.port}\nPCM port: {sim.audio_port}", flush=True)
     try:
-        done.wait()
+        signal.sigwait(stop_signals)
     finally:
         sim.stop()
     return 0

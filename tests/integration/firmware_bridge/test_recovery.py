@@ -104,3 +104,6 @@ async def test_unexpected_reboot_is_noticed_and_modem_reinitialised(
     down = await rec.wait_state(ModemState.RESETTING, mark)
     await drive_until_ready(clock, rec, down, sim)
     assert sim.received_commands.count("ATE0") == init_count + 1
+    assert "AT+CFUN=1,1" not in sim.received_commands  # it had just rebooted: no reset
+    assert modem.state is ModemState.READY
+    assert (await modem.command("AT+CSQ")).ok
