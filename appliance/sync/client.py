@@ -143,7 +143,7 @@ class SyncClient:
     ) -> bool:
         """Publish a non-outbox message at QoS 1; True when the broker acknowledged it."""
         client = self._client
-        if client is None or not self.connected:
+        if client is None or self.link.state not in (State.CONNECTED, State.DRAINING):
             return False
         fut: asyncio.Future[ReasonCode] = asyncio.get_running_loop().create_future()
         info = client.publish(topic, payload, qos=1, retain=retain)
