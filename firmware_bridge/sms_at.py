@@ -33,6 +33,7 @@ class InboundSms:
     text: str
     timestamp: datetime
     parts: int
+    missing: tuple[int, ...] = ()  # part numbers that never arrived (an expired partial)
 
 
 @dataclass(frozen=True)
@@ -58,11 +59,15 @@ class SmsService:
 
     def __init__(self, modem: Modem, on_message: MessageHandler,
                  on_report: ReportHandler = _ignore_report, clock: Clock | None = None,
-                 send_timeout: float = 30.0) -> None:
+                 send_timeout: float = 30.0, partial_ttl: float = 24 * 3600.0,
+                 sweep_interval: float = 600.0) -> None:
         self._modem = modem
         self._on_message = on_message
         self._on_report = on_report
-        self._reassembler = sms_pdu.Reassembler((clock or SystemClock()).monotonic)
+        self._clock: Clock = clock or SystemClock()
+        self._reassembler = sms_pdu.Reassembler(self._clock.monotonic, ttl_seconds=partial_ttl)
+        self._sweep_interval = sweep_interval
+        self._sweeper: asyncio.Task[None] | None = None
         self._part_indexes: dict[tuple[str, int, int], set[int]] = {}
         self._queue: asyncio.Queue[tuple[str, int | str]] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
@@ -75,14 +80,21 @@ class SmsService:
         """Start the receive worker."""
         if self._worker is None:
             self._worker = asyncio.create_task(self._work(), name="sms receive")
+            self._sweeper = asyncio.create_task(self._sweep(), name="sms partial sweep")
 
     async def stop(self) -> None:
         """Stop the receive worker."""
-        if self._worker is not None:
-            self._worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._worker
-            self._worker = None
+        for task in (self._worker, self._sweeper):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._worker = self._sweeper = None
+
+    async def _sweep(self) -> None:
+        while True:
+            await self._clock.sleep(self._sweep_interval)
+            await self._queue.put(("expire", ""))
 
     async def join(self) -> None:
         """Wait until every message notified so far has been handled (stored and removed)."""
@@ -132,7 +144,9 @@ class SmsService:
 
     async def _one(self, kind: str, item: int | str) -> None:
         try:
-            if isinstance(item, int):
+            if kind == "expire":
+                await self._deliver_expired()
+            elif isinstance(item, int):
                 await self._read_stored(item)
             else:
                 await self._handle(item, None)
@@ -176,6 +190,15 @@ class SmsService:
         await self._on_message(InboundSms(message.sender, text, message.timestamp,
                                           concat.total))
         await self._delete(sorted(self._part_indexes.pop(key, set())))
+
+    async def _deliver_expired(self) -> None:
+        """Hand over multipart messages whose missing parts never came, marked as partial."""
+        for partial in self._reassembler.expired():
+            key = (partial.sender, partial.ref, partial.total)
+            await self._on_message(InboundSms(partial.sender, partial.text,
+                                              partial.parts[0].timestamp, partial.total,
+                                              partial.missing))
+            await self._delete(sorted(self._part_indexes.pop(key, set())))
 
     async def _delete(self, indexes: Sequence[int | None]) -> None:
         for index in indexes:

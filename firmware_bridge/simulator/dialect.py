@@ -69,6 +69,7 @@ class Dialect(Messaging):
         self.mr = 0
         self.clock: Callable[[], float] = lambda: 0.0
         self.on_reset: Callable[[], None] = lambda: None
+        self.urcs_before_next_final: list[str] = []  # squeezed into the next response
         self.power_on()
 
     # --- state -------------------------------------------------------------------------
@@ -142,6 +143,8 @@ class Dialect(Messaging):
         self._emit(b"\r\n" + line.encode() + b"\r\n")
 
     def _final(self, code: str) -> None:
+        while self.urcs_before_next_final:
+            self._urc(self.urcs_before_next_final.pop(0))
         self._emit(b"\r\n" + code.encode() + b"\r\n")
 
     def _cme(self, code: int) -> None:

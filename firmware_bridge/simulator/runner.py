@@ -178,6 +178,11 @@ class ModemSimulator:
         self._control(lambda: out.append(self.dialect.deliver_pdu(pdu_hex)))
         return out[0]
 
+    def urc_inside_next_response(self, line: str) -> None:
+        """Send URC `line` between the information lines and the final code of the next answer."""
+        with self._lock:
+            self.dialect.urcs_before_next_final.append(line)
+
     def set_ussd(self, code: str, answer: str, *, ucs2: bool = False) -> None:
         """What the network answers to USSD `code`."""
         with self._lock:

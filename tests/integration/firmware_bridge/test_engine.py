@@ -54,6 +54,17 @@ async def test_urcs_dispatched_separately_from_responses(modem: Modem,
     assert "RING" in names
 
 
+async def test_urc_inside_a_response_on_the_wire(modem: Modem, sim: ModemSimulator) -> None:
+    urcs: asyncio.Queue[Urc] = asyncio.Queue()
+    modem.subscribe_urcs(urcs.put_nowait)
+    sim.urc_inside_next_response('+CMTI: "SM",7')
+    resp = await modem.command("AT+COPS?")
+    assert resp.final == "OK"
+    assert resp.lines == (resp.lines[0],) and resp.lines[0].startswith("+COPS: 0,0,")
+    urc = await asyncio.wait_for(urcs.get(), WAIT)
+    assert (urc.name, urc.value) == ("+CMTI", '"SM",7')
+
+
 async def test_stuck_port_times_out_and_next_command_works(modem: Modem,
                                                            sim: ModemSimulator) -> None:
     sim.set_stuck(True)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 
 from firmware_bridge.modem import Modem
 from firmware_bridge.simulator import ModemSimulator
+from firmware_bridge.sms import pdu as sms_pdu
 from firmware_bridge.sms_at import DeliveryReport, InboundSms, SmsService
-from tests.integration.firmware_bridge.support import WAIT
+from tests.integration.firmware_bridge.support import WAIT, ManualClock
 
 
 class Inbox:
@@ -141,3 +143,31 @@ async def test_send_refused_without_network(modem: Modem, sim: ModemSimulator,
     with pytest.raises(Exception, match="CMS ERROR: 331"):
         await sms.send("+4915112345", "hello")
     assert sim.sent_sms == []
+
+
+async def test_multipart_with_a_missing_part_is_handed_over_when_it_expires(
+        modem: Modem, sim: ModemSimulator, inbox: Inbox, clock: ManualClock) -> None:
+    service = SmsService(modem, inbox.store, inbox.report, clock=clock, partial_ttl=3600,
+                         sweep_interval=600)
+    service.start()
+    try:
+        parts = sms_pdu.encode_deliver("+972501234567", "אבג" * 60, datetime.now(UTC),
+                                       smsc=sim.smsc, concat_ref=42)
+        assert len(parts) == 3
+        notices: asyncio.Queue[str] = asyncio.Queue()
+        modem.subscribe_urcs(lambda u: notices.put_nowait(u.name) if u.name == "+CMTI" else None)
+        sim.inject_pdu(parts[0])
+        sim.inject_pdu(parts[2])
+        for _ in range(2):
+            await asyncio.wait_for(notices.get(), WAIT)
+        await service.join()  # the service queued both notices before our subscriber ran
+        assert len(sim.sim_store) == 2 and inbox.messages.empty()
+        for _ in range(6):  # an hour of sweeps
+            await clock.wait_for_sleeper(lambda d: d == 600)
+            clock.advance(600)
+        got = await inbox.next()
+        assert got.missing == (2,) and got.text.startswith("אבג") and "[…]" in got.text
+        await service.join()
+        assert sim.sim_store == {}
+    finally:
+        await service.stop()
