@@ -39,7 +39,7 @@ def acl_text(prefix: str, fleet_user: str = FLEET_USER) -> str:
 
 
 @dataclass
-class TestCa:
+class BrokerCa:
     """Files of a throw-away CA and a server certificate for 127.0.0.1."""
 
     ca_cert: Path
@@ -62,7 +62,7 @@ def _openssl(*args: object) -> None:
     subprocess.run(["openssl", *map(str, args)], check=True, capture_output=True)
 
 
-def make_test_ca(directory: Path) -> TestCa:
+def make_test_ca(directory: Path) -> BrokerCa:
     """Create a CA and a server certificate (SAN IP:127.0.0.1) with the openssl CLI."""
     directory.mkdir(parents=True, exist_ok=True)
     ca_key, ca_cert = directory / "ca.key", directory / "ca.crt"
@@ -75,7 +75,7 @@ def make_test_ca(directory: Path) -> TestCa:
              "-subj", "/CN=127.0.0.1")
     _openssl("x509", "-req", "-in", csr, "-CA", ca_cert, "-CAkey", ca_key, "-CAcreateserial",
              "-out", crt, "-days", "2", "-extfile", ext)
-    return TestCa(ca_cert, ca_key, crt, key)
+    return BrokerCa(ca_cert, ca_key, crt, key)
 
 
 @dataclass
@@ -86,7 +86,7 @@ class Mosquitto:
     users: dict[str, str]
     prefix: str = "cc"
     port: int = 0
-    tls: TestCa | None = None
+    tls: BrokerCa | None = None
     tls_port: int = 0
     proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
