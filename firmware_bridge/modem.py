@@ -356,7 +356,7 @@ class Modem:
         # a modem that rebooted by itself or vanished needs no reset; a sick one does
         if self.channel.is_open and not reason.startswith("lost"):
             with contextlib.suppress(AtError):
-                await self.channel.command(self.profile.reset, timeout=self.command_timeout)
+                await self.channel.send_reset(self.profile.reset)
         self.channel.close()
         if self._power_cycle is not None and self.health.failures >= self._power_cycle_after:
             log.warning("modem still down after %d resets: power cycle", self.health.failures)

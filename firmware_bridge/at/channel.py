@@ -58,6 +58,7 @@ class AtChannel:
         self._port: serial.SerialBase | None = None
         self._lock = asyncio.Lock()
         self._waiter: asyncio.Future[Event] | None = None
+        self._stale = False  # a timed-out command's answer may still arrive
         self.noise_bytes = 0
 
     @property
@@ -75,6 +76,7 @@ class AtChannel:
         except (serial.SerialException, OSError, ValueError) as exc:
             raise PortClosed(f"cannot open {self.url}: {exc}") from exc
         self._parser.reset()
+        self._stale = False
         self._port = port
         asyncio.get_running_loop().add_reader(port.fileno(), self._readable)
 
@@ -101,9 +103,11 @@ class AtChannel:
         if self._port is None:
             raise PortClosed(f"{self.url} is not open")
         loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        if self._stale:
+            await self._resync(deadline)
         self._parser.begin(command, expects_prompt=pdu is not None)
         try:
-            deadline = loop.time() + timeout
             self._write(command.encode("ascii") + b"\r")
             event = await self._next_event(deadline)
             if pdu is not None:
@@ -117,6 +121,40 @@ class AtChannel:
             if not isinstance(event, Response):
                 raise CommandTimeout(f"{command}: unexpected {event!r}")
             return self._result(event, check)
+        except CommandTimeout:
+            self._parser.cancel()
+            self._stale = True
+            raise
+        except BaseException:
+            self._parser.cancel()
+            raise
+
+    async def send_reset(self, command: str) -> None:
+        """Write a reset command without waiting: the modem may restart before answering."""
+        async with self._lock:
+            self._parser.cancel()
+            self._write(command.encode("ascii") + b"\r")
+            self._stale = True
+
+    async def _resync(self, deadline: float) -> None:
+        """After a timeout: skip the late answer, so it cannot pass for the next one's.
+
+        AT+CMEE? always answers with a +CMEE: line; a final result code without it is the
+        tail of the command that timed out, and is dropped.
+        """
+        probe = "AT+CMEE?"
+        self._parser.begin(probe)
+        try:
+            self._write(probe.encode("ascii") + b"\r")
+            while True:
+                event = await self._next_event(deadline)
+                if isinstance(event, Response):
+                    if event.info("+CMEE"):
+                        self._stale = False
+                        return
+                    log.info("dropped a late answer on %s: %s %s", self.url, event.lines,
+                             event.final)
+                    self._parser.begin(probe)
         except BaseException:
             self._parser.cancel()
             raise

@@ -77,6 +77,7 @@ class Dialect(Messaging):
     def power_on(self) -> None:
         """Reset the volatile state as a module does when it boots (the SIM store stays)."""
         self.echo = True
+        self.cmee = 0
         self.cnmi_mt = 1
         self.cnmi_ds = 1
         self.creg_urc = False
@@ -184,7 +185,7 @@ class Dialect(Messaging):
             ("+CMGD", self._cmgd), ("+CMGL", self._cmgl), ("+CUSD", self._cusd),
             ("+QPCMV", self._pcm_switch), ("+CPCMREG", self._pcm_switch),
             ("^DDSETEX", self._pcm_switch), ("+QINDCFG", self._qindcfg), ("+CHUP", self._hangup),
-            ("+CMEE", self._ok), ("+CMGF", self._cmgf), ("+CSCS", self._ok), ("+CLIP", self._ok),
+            ("+CMEE", self._cmee), ("+CMGF", self._cmgf), ("+CSCS", self._ok), ("+CLIP", self._ok),
             ("+QURCCFG", self._ok), ("^CURC", self._ok), ("^CVOICE", self._ok),
             ("+CPMS", self._cpms),
         ]
@@ -210,6 +211,17 @@ class Dialect(Messaging):
         return None
 
     def _ok(self, _body: str) -> None:
+        self._final("OK")
+
+    def _cmee(self, body: str) -> None:
+        if body.endswith("?"):
+            self._info(f"+CMEE: {self.cmee}")
+        elif "=" in body:
+            value = body.split("=", 1)[1].strip()
+            if value not in ("0", "1", "2"):
+                self._final("ERROR")
+                return
+            self.cmee = int(value)
         self._final("OK")
 
     def _echo(self, body: str) -> None:

@@ -94,6 +94,7 @@ class ModemSimulator:
         self.resets = 0
         self.port_up = threading.Event()  # set while the AT port exists
         self.ignored_input = bytearray()  # what the host wrote while the port was stuck
+        self._answer_delays: list[float] = []
         self.pcm_received = bytearray()
         self.pcm_frames_sent = 0
         self.dialect = Dialect(profile, self._emit, self._schedule, config)
@@ -207,6 +208,11 @@ class ModemSimulator:
             (b * 37 + 11) % 256 for b in range(64))
         self._control(lambda: self._emit(junk))
 
+    def delay_next_answer(self, seconds: float) -> None:
+        """Hold back the answer to the next command line for `seconds` (a slow modem)."""
+        with self._lock:
+            self._answer_delays.append(seconds)
+
     def set_stuck(self, stuck: bool) -> None:
         """A stuck port reads everything and answers nothing (until a power cycle)."""
         with self._lock:
@@ -313,7 +319,7 @@ class ModemSimulator:
             if data and self.stuck:
                 self.ignored_input.extend(data)
             elif data:
-                self.dialect.feed(data)
+                self._feed(data)
         if audio is not None and audio.master in readable:
             data = _read(audio.master)
             if data and self.dialect.pcm_flowing:
@@ -328,6 +334,19 @@ class ModemSimulator:
                 pass
             except OSError:
                 at.out.clear()
+
+    def _feed(self, data: bytes) -> None:
+        at = self._at
+        if not self._answer_delays or at is None:
+            self.dialect.feed(data)
+            return
+        mark = len(at.out)
+        self.dialect.feed(data)
+        if len(at.out) > mark and b"\r" in data:
+            held = bytes(at.out[mark:])
+            del at.out[mark:]
+            delay = self._answer_delays.pop(0)
+            self._schedule(delay, lambda: self._emit(held))
 
     def _run_timers(self) -> None:
         now = time.monotonic()

