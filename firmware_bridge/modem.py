@@ -186,18 +186,23 @@ class Modem:
 
     async def refresh_status(self) -> ModemStatus:
         """Query signal, registration and operator; emit events for what changed."""
-        signal = parse_csq(_one(await self.command("AT+CSQ"), "+CSQ"))
+        if self.health.state not in (ModemState.READY, ModemState.UNRESPONSIVE):
+            raise ModemNotReady(f"modem is {self.health.state.value}")
+        await self._refresh()
+        return self.status()
+
+    async def _refresh(self) -> None:
+        signal = parse_csq(_one(await self._raw("AT+CSQ"), "+CSQ"))
         if self.profile.extra_signal:
             try:
-                resp = await self.command(self.profile.extra_signal)
+                resp = await self._raw(self.profile.extra_signal)
                 signal = parse_qcsq(_one(resp, self.profile.extra_signal[2:]), signal)
             except (CommandFailed, AtValueError) as exc:
                 log.info("extra signal query failed: %s", exc)
         self._emit(self.health.update_signal(signal))
-        reg = parse_creg(_one(await self.command("AT+CREG?"), "+CREG"))
+        reg = parse_creg(_one(await self._raw("AT+CREG?"), "+CREG"))
         self._emit(self.health.update_registration(reg))
-        self.operator = parse_cops(_one(await self.command("AT+COPS?"), "+COPS"))
-        return self.status()
+        self.operator = parse_cops(_one(await self._raw("AT+COPS?"), "+COPS"))
 
     async def ussd(self, code: str, timeout: float = 10.0) -> UssdAnswer:
         """Run a USSD request (e.g. '*100#' for the balance) and return the network's answer."""
@@ -240,6 +245,10 @@ class Modem:
                 await self._connect()
             except (AtError, AtValueError) as exc:
                 await self._recover(f"initialisation failed: {exc}")
+                continue
+            except Exception as exc:  # fail safe: never let the supervisor die
+                log.exception("unexpected failure while connecting")
+                await self._recover(f"initialisation failed: {exc!r}")
                 continue
             self._emit(self.health.transition(ModemState.READY))
             for hook in self._ready_hooks:
@@ -287,11 +296,7 @@ class Modem:
             sim = sim_state_from_error(exc.response.final) or SimState.ERROR
         self._emit(self.health.update_sim(sim))
         if sim is SimState.READY:
-            self.health.state = ModemState.READY  # refresh_status needs READY
-            try:
-                await self.refresh_status()
-            finally:
-                self.health.state = ModemState.CONNECTING
+            await self._refresh()
 
     async def _watch(self) -> str:
         """Wait while the modem is fine; return why it is not."""
@@ -334,7 +339,7 @@ class Modem:
         if self.health.sim is not SimState.READY:
             return
         try:
-            await self.refresh_status()
+            await self._refresh()
         except (AtError, AtValueError) as exc:
             log.info("status refresh failed: %s", exc)
 
