@@ -90,6 +90,7 @@ class Modem:
         self.calls = CallTracker()
         self.imei: str | None = None
         self.operator: Operator | None = None
+        self._registrations: dict[str, Registration] = {}
         self.command_timeout = command_timeout
         self.probe_interval = probe_interval
         self.auto_pcm = auto_pcm
@@ -200,8 +201,10 @@ class Modem:
             except (CommandFailed, AtValueError) as exc:
                 log.info("extra signal query failed: %s", exc)
         self._emit(self.health.update_signal(signal))
-        reg = parse_creg(_one(await self._raw("AT+CREG?"), "+CREG"))
-        self._emit(self.health.update_registration(reg))
+        self._set_registration("+CREG", parse_creg(_one(await self._raw("AT+CREG?"), "+CREG")))
+        if self.profile.lte:
+            resp = await self._raw("AT+CEREG?")
+            self._set_registration("+CEREG", parse_creg(_one(resp, "+CEREG")))
         self.operator = parse_cops(_one(await self._raw("AT+COPS?"), "+COPS"))
 
     async def ussd(self, code: str, timeout: float = 10.0) -> UssdAnswer:
@@ -387,10 +390,9 @@ class Modem:
             self._apply_call(update)
         elif urc.name == "+CUSD":
             self._on_cusd(urc)
-        elif urc.name in ("+CREG", "+CEREG", "+CGREG"):
+        elif urc.name in ("+CREG", "+CEREG"):
             with contextlib.suppress(AtValueError):
-                self._emit(self.health.update_registration(
-                    parse_creg(urc.value, unsolicited=True)))
+                self._set_registration(urc.name, parse_creg(urc.value, unsolicited=True))
         elif urc.name == "+CPIN":
             self._emit(self.health.update_sim(parse_cpin(urc.value)))
         elif urc.line.startswith(_BOOT_URCS) and self.health.state is ModemState.READY:
@@ -400,6 +402,13 @@ class Modem:
                 subscriber(urc)
             except Exception:
                 log.exception("URC subscriber failed on %r", urc.line)
+
+    def _set_registration(self, domain: str, reg: Registration) -> None:
+        """Registered if either circuit-switched (+CREG) or LTE (+CEREG) says so."""
+        self._registrations[domain] = reg
+        regs = self._registrations
+        best = next((r for r in regs.values() if r.registered), None)
+        self._emit(self.health.update_registration(best or regs.get("+CREG") or reg))
 
     def _on_cusd(self, urc: Urc) -> None:
         waiter = self._ussd_waiter

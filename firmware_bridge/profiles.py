@@ -112,6 +112,7 @@ class Profile:
     ussd_packed: bool = False  # USSD strings sent/received as packed GSM-7 hex
     reset: str = "AT+CFUN=1,1"
     pcm_after_connect: bool = True  # PCM can only be switched on once the call is up
+    lte: bool = True  # has LTE registration (+CEREG) besides circuit-switched (+CREG)
 
     def dial(self, number: str) -> str:
         """Return the voice dial command for `number` (digits, +, *, # only)."""
@@ -130,7 +131,7 @@ class Profile:
 QUECTEL = Profile(
     name="quectel",
     model="Quectel EC25/EG25",
-    init=(*COMMON_INIT, 'AT+QINDCFG="ccinfo",1', 'AT+QURCCFG="urcport","usbat"'),
+    init=(*COMMON_INIT, "AT+CEREG=1", 'AT+QINDCFG="ccinfo",1', 'AT+QURCCFG="urcport","usbat"'),
     urc_prefixes=("+QIND:", "+QUSIM:", "RDY", "+CFUN:", "POWERED DOWN"),
     call_update=quectel_call_update,
     pcm_on=("AT+QPCMV=1,0",),  # voice over the USB serial (NMEA) port
@@ -143,7 +144,7 @@ QUECTEL = Profile(
 SIMCOM = Profile(
     name="simcom",
     model="SIMCom SIM7600",
-    init=(*COMMON_INIT, "AT+CLCC=1"),
+    init=(*COMMON_INIT, "AT+CEREG=1", "AT+CLCC=1"),
     urc_prefixes=("VOICE CALL:", "MISSED_CALL:", "PB DONE", "SMS DONE", "+CPCMREG:", "RDY"),
     call_update=simcom_call_update,
     pcm_on=("AT+CPCMREG=1",),  # voice over the USB audio serial port
@@ -162,6 +163,7 @@ HUAWEI = Profile(
     pcm_off=(),
     hangup="AT+CHUP",
     ussd_packed=True,
+    lte=False,
 )
 
 PROFILES: dict[str, Profile] = {p.name: p for p in (QUECTEL, SIMCOM, HUAWEI)}

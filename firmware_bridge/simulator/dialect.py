@@ -46,6 +46,7 @@ class SimConfig:
     registered: bool = True
     operator: str = "Simnet"
     rssi: int = 20
+    lte_only: bool = False  # registered on LTE (+CEREG) but not circuit-switched (+CREG)
     auto_answer_after: float | None = None  # outgoing calls answered by the far end
     ussd: dict[str, tuple[str, bool]] = field(
         default_factory=lambda: {"*100#": ("Balance: 12.50 EUR, valid until 31/12", False)}
@@ -80,7 +81,7 @@ class Dialect(Messaging):
         self.cmee = 0
         self.cnmi_mt = 1
         self.cnmi_ds = 1
-        self.creg_urc = False
+        self.reg_urcs: set[str] = set()  # +CREG / +CEREG reporting switched on
         self.clcc_urc = False
         self.ccinfo_urc = False
         self.call: SimCall | None = None
@@ -191,6 +192,8 @@ class Dialect(Messaging):
         ]
         for prefix, handler in table:
             if up.startswith(prefix) and (len(up) == len(prefix) or up[len(prefix)] in "=?"):
+                if prefix == "+CEREG" and self.profile == "huawei":
+                    return None  # a 3G stick
                 if prefix in ("+QPCMV", "+QINDCFG", "+QCSQ") and self.profile != "quectel":
                     return None
                 if prefix == "+CPCMREG" and self.profile != "simcom":
@@ -276,17 +279,23 @@ class Dialect(Messaging):
             self._info('+QCSQ: "NOSERVICE"')
         self._final("OK")
 
-    def _stat(self) -> int:
+    def stat(self, name: str) -> int:
+        """27.007 registration <stat> for +CREG (circuit) or +CEREG (LTE)."""
         if self.config.sim != "READY":
+            return 0
+        if name == "+CREG" and self.config.lte_only:
             return 0
         return 1 if self.config.registered else 2
 
     def _creg(self, body: str) -> None:
         name = "+CEREG" if body.upper().startswith("+CEREG") else "+CREG"
         if body.endswith("?"):
-            self._info(f"{name}: {1 if self.creg_urc else 0},{self._stat()}")
+            self._info(f"{name}: {1 if name in self.reg_urcs else 0},{self.stat(name)}")
         elif "=" in body:
-            self.creg_urc = body.split("=", 1)[1].strip() != "0"
+            if body.split("=", 1)[1].strip() != "0":
+                self.reg_urcs.add(name)
+            else:
+                self.reg_urcs.discard(name)
         self._final("OK")
 
     def _cops(self, body: str) -> None:

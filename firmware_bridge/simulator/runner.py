@@ -198,8 +198,8 @@ class ModemSimulator:
         """Network coverage on or off (with a +CREG URC when enabled)."""
         with self._lock:
             self.dialect.config.registered = registered
-            if self.dialect.creg_urc:
-                self.dialect._urc(f"+CREG: {1 if registered else 2}")
+            for name in sorted(self.dialect.reg_urcs):
+                self.dialect._urc(f"{name}: {self.dialect.stat(name)}")
         self._wake()
 
     def garbage(self, data: bytes | None = None) -> None:

@@ -136,3 +136,21 @@ async def test_no_network_raises_and_clears_alarm(modem: Modem, sim: ModemSimula
     await rec.wait_for(lambda e: getattr(e, "code", None) == "no_network"
                        and type(e).__name__ == "AlarmCleared")
     assert modem.status().registration is Registration.HOME
+
+
+async def test_lte_only_registration_counts(sim: ModemSimulator, bare_modem: Modem,
+                                            rec: Recorder) -> None:
+    with sim.locked():
+        sim.config.lte_only = True  # +CREG: not registered, +CEREG: home
+    await bare_modem.start()
+    try:
+        await rec.wait_state(ModemState.READY)
+        status = bare_modem.status()
+        if bare_modem.profile.lte:
+            assert status.registration is Registration.HOME
+            assert "no_network" not in status.alarms
+        else:  # a 3G stick has no LTE registration to fall back on
+            assert status.registration is Registration.NOT_REGISTERED
+            assert "no_network" in status.alarms
+    finally:
+        await bare_modem.stop()
