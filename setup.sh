@@ -11,6 +11,7 @@ APT_PACKAGES=(
   kamailio-utils-modules
   sip-tester mosquitto mosquitto-clients espeak-ng sox
   python3-venv python3-dev build-essential
+  systemd dnsmasq-base isc-dhcp-server iproute2
 )
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -23,8 +24,15 @@ install_debian() {
   if [ ${#missing[@]} -gt 0 ]; then
     echo "setup: installing Debian packages: ${missing[*]}"
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
-    # The packaged kamailio and mosquitto services must not grab the ports: we start our own.
+    # The packaged kamailio, mosquitto and dhcpd services must not start and grab ports:
+    # the appliance and the tests start their own. policy-rc.d tells the packages so.
+    local policy=/usr/sbin/policy-rc.d made_policy=0
+    if [ ! -e "$policy" ]; then
+      as_root sh -c "printf '#!/bin/sh\nexit 101\n' > $policy && chmod 755 $policy"
+      made_policy=1
+    fi
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+    if [ "$made_policy" = 1 ]; then as_root rm -f "$policy"; fi
   fi
   # Debian starts the stock services where an init system runs; the appliance runs its own.
   as_root sh -c 'for s in kamailio mosquitto; do (service "$s" stop || true) >/dev/null 2>&1; done'

@@ -62,6 +62,7 @@ class Child:
             assert self.proc is not None
             started = time.monotonic()
             code = await self.proc.wait()
+            _kill_group(self.proc.pid)  # orphans of a crashed parent (Kamailio forks) go too
             if self.stopping:
                 return
             ran = time.monotonic() - started
@@ -93,6 +94,7 @@ class Child:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
             await proc.wait()
+        _kill_group(proc.pid)
         await self.record(self.spec.name, "stopped", f"exit {proc.returncode}")
 
 
@@ -123,6 +125,12 @@ class Supervisor:
                 child.task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await child.task
+
+
+def _kill_group(pgid: int) -> None:
+    """SIGKILL whatever is left in a child's process group (each child leads its own)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
 
 
 def python_argv(*args: str) -> list[str]:

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import re
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +28,7 @@ from appliance.storage.calls import CallStore
 log = logging.getLogger(__name__)
 
 WORKER_LOST = "worker_lost"
+MAX_EARLY_LEGS = 256
 
 
 @dataclass
@@ -88,6 +90,9 @@ class SessionManager:
         self._by_leg: dict[tuple[str, str], Session] = {}
         self.links: dict[str, WorkerLink] = {}
         self._recordings: dict[tuple[str, str], tuple[str, list[str], datetime]] = {}
+        # Events of a leg whose `dial` result is not processed yet (the worker may send the
+        # result and the leg's first events in one burst): kept until the leg is tracked.
+        self._early: OrderedDict[tuple[str, str], list[dict[str, Any]]] = OrderedDict()
         self._bg: set[asyncio.Task[Any]] = set()
 
     # ----- placement, asked by the edge API -----
@@ -149,9 +154,14 @@ class SessionManager:
         elif name == "recording_closed":
             self._spawn(self._recording_closed(link, msg))
         else:
-            session = self._by_leg.get((link.name, str(msg.get("leg"))))
+            key = (link.name, str(msg.get("leg")))
+            session = self._by_leg.get(key)
             if session is not None:
                 session.events.put_nowait(msg)
+            else:
+                self._early.setdefault(key, []).append(msg)
+                while len(self._early) > MAX_EARLY_LEGS:
+                    self._early.popitem(last=False)
 
     async def _leg_new(self, link: WorkerLink, msg: dict[str, Any]) -> None:
         call_id = str(msg.get("call_id", ""))
@@ -173,6 +183,8 @@ class SessionManager:
     def _track(self, session: Session, leg: str) -> None:
         session.legs.add(leg)
         self._by_leg[(session.worker, leg)] = session
+        for msg in self._early.pop((session.worker, leg), []):
+            session.events.put_nowait(msg)
 
     # ----- flows -----
 

@@ -52,7 +52,8 @@ class Appliance:
             *(extra or []),
         ]
         self.proc = subprocess.Popen(
-            argv, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+            argv, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
+            errors="replace",
         )
         threading.Thread(target=self._read, daemon=True).start()
         self.wait_workers(self.workers, timeout)
@@ -106,7 +107,14 @@ class Appliance:
         raise TimeoutError(f"{sql} gave {len(rows)} rows, wanted {n}")
 
     def stop(self, timeout: float = 30.0) -> int:
-        """Ctrl-C the appliance and wait for it; return its exit code."""
+        """Ctrl-C the appliance and wait for it; return its exit code. Its output is kept
+        beside the data directory (appliance.log) for post-mortems."""
+        try:
+            return self._stop(timeout)
+        finally:
+            (self.data_dir.parent / f"{self.data_dir.name}.log").write_text("".join(self.lines))
+
+    def _stop(self, timeout: float) -> int:
         if self.proc is None or self.proc.poll() is not None:
             return self.proc.returncode if self.proc else 0
         self.proc.send_signal(signal.SIGINT)
