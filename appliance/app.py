@@ -128,14 +128,17 @@ async def run_controller(settings: Settings) -> None:
             log_level="warning", lifespan="off",
         )
     )
-    for server in (internal, web):
-        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    # uvicorn captures SIGINT/SIGTERM while serving and re-raises them when it exits,
+    # so the handlers below still see them and stop the rest.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     tasks = [asyncio.create_task(internal.serve()), asyncio.create_task(web.serve())]
-    log.info("controller up: internal 127.0.0.1:%d, web %s:%d", settings.internal_port, settings.web_ip, settings.web_port)
+    log.info(
+        "controller up: internal 127.0.0.1:%d, web %s:%d",
+        settings.internal_port, settings.web_ip, settings.web_port,
+    )
     done, _ = await asyncio.wait([*tasks, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
     for t in done:
         if t in tasks and t.exception():

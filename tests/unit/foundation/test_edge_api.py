@@ -54,7 +54,8 @@ async def test_routes(client: tuple[httpx.AsyncClient, object]) -> None:
 async def test_reports_close_the_direct_call(client: tuple[httpx.AsyncClient, object]) -> None:
     c, ctl = client
     await c.get("/internal/tok/route", params={"callid": "a", "from": "101", "to": "102"})
-    assert (await c.get("/internal/tok/report", params={"event": "answer", "callid": "a", "code": 200})).status_code == 200
+    r = await c.get("/internal/tok/report", params={"event": "answer", "callid": "a", "code": 200})
+    assert r.status_code == 200
     ctl.clock.advance(7)  # type: ignore[attr-defined]
     await c.get("/internal/tok/report", params={"event": "bye", "callid": "a"})
     (kind, code, dur), = await rows(ctl, "SELECT kind, sip_code, duration_s FROM cdrs")
@@ -62,7 +63,7 @@ async def test_reports_close_the_direct_call(client: tuple[httpx.AsyncClient, ob
 
 
 async def test_ha1(client: tuple[httpx.AsyncClient, object]) -> None:
-    c, ctl = client
+    c, _ctl = client
     r = await c.get("/internal/tok/ha1", params={"user": "101"})
     assert r.status_code == 200 and len(r.json()["ha1"]) == 32
     assert (await c.get("/internal/tok/ha1", params={"user": "999"})).status_code == 404
@@ -75,5 +76,6 @@ async def test_bad_input_is_refused_and_changes_nothing(client: tuple[httpx.Asyn
     assert (await c.get("/internal/wrong/route", params={"callid": "z", "to": "102"})).status_code == 403
     assert (await c.get("/internal/tok/report", params={"event": "explode", "callid": "a"})).status_code == 422
     assert (await c.get("/internal/tok/route", params={"to": "102"})).status_code == 422
-    assert (await c.get("/internal/tok/report", params={"event": "final", "callid": "a", "code": 9999})).status_code == 422
+    r = await c.get("/internal/tok/report", params={"event": "final", "callid": "a", "code": 9999})
+    assert r.status_code == 422
     assert await rows(ctl, "SELECT * FROM cdrs") == []
