@@ -74,7 +74,12 @@ def cmd_render_kamailio(args: argparse.Namespace) -> int:
     from appliance.app import edge_config
     from appliance.sip.kamailio import check_config, write_config
 
-    path = write_config(edge_config(_settings(args)))
+    cfg = edge_config(_settings(args))
+    if args.ctl_socket:
+        from dataclasses import replace
+
+        cfg = replace(cfg, ctl_socket=args.ctl_socket)
+    path = write_config(cfg)
     check_config(path)
     print(path)
     return 0
@@ -135,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     rk = sub.add_parser("render-kamailio", help="render and check Kamailio's config")
     _common(rk)
+    rk.add_argument("--ctl-socket", type=Path, default=None, help="where Kamailio's control socket goes")
     rk.set_defaults(func=cmd_render_kamailio)
 
     ext = sub.add_parser("extension", help="manage extensions")

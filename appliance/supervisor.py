@@ -50,7 +50,9 @@ class Child:
     async def start(self) -> None:
         """Start the program and wait until it is ready."""
         env = {**os.environ, **self.spec.env}
-        self.proc = await asyncio.create_subprocess_exec(*self.spec.argv, env=env, start_new_session=True)
+        self.proc = await asyncio.create_subprocess_exec(
+            *self.spec.argv, env=env, start_new_session=True, preexec_fn=_die_with_parent
+        )
         log.info("%s started (pid %d)", self.spec.name, self.proc.pid)
         await self.record(self.spec.name, "started", f"pid {self.proc.pid}")
         if self.spec.ready is not None:
@@ -125,6 +127,15 @@ class Supervisor:
                 child.task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await child.task
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: get SIGTERM if the supervisor dies (even by SIGKILL)."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def _kill_group(pgid: int) -> None:

@@ -53,6 +53,7 @@ class EdgeConfig:
     auth_fail_max: int = 5
     auth_fail_window_s: int = 600
     max_message_bytes: int = 16384
+    ctl_socket: Path | None = None  # default: run_dir/kamailio_ctl
     log_level: int = 1
     tcp: bool = True
     extra_listen: tuple[str, ...] = field(default=())
@@ -77,6 +78,7 @@ def render(cfg: EdgeConfig) -> str:
         module_path=find_module_path(),
         controller_url=cfg.controller_url,
         run_dir=str(cfg.run_dir),
+        ctl_socket=str(cfg.ctl_socket or cfg.run_dir / "kamailio_ctl"),
         realm=cfg.realm,
         workers=cfg.workers,
         trusted=cfg.trusted,

@@ -288,7 +288,7 @@ def test_target_members_stop_with_the_target() -> None:
 def test_kamailio_runs_the_rendered_config_as_its_own_user() -> None:
     unit = parse_unit(UNIT_DIR / "appliance-kamailio.service")
     assert unit.last("Service", "ExecStart") == (
-        "/usr/sbin/kamailio -DD -E -f /var/lib/appliance/run/kamailio.cfg"
+        "/usr/sbin/kamailio -DD -E -f /var/lib/appliance/run/kamailio.cfg -Y /run/appliance-kamailio"
     )
     assert unit.last("Service", "User") == "kamailio"
     assert "appliance" in unit.values("Service", "SupplementaryGroups")
@@ -298,6 +298,7 @@ def test_kamailio_runs_the_rendered_config_as_its_own_user() -> None:
     renderer = parse_unit(UNIT_DIR / "appliance-kamailio-config.service")
     assert renderer.last("Service", "ExecStart") == (
         "/opt/appliance/.venv/bin/appliance render-kamailio --data-dir /var/lib/appliance"
+        " --ctl-socket /run/appliance-kamailio/kamailio_ctl"
     )
     assert renderer.last("Service", "User") == "appliance"
 

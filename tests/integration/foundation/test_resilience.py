@@ -189,3 +189,20 @@ def test_dead_child_restarted_and_ctrl_c_stops_all(tmp_path: Path) -> None:
     assert [p for p in children if alive(p)] == []
     died = box.query("SELECT detail FROM service_events WHERE service='kamailio' AND event='died'")
     assert died and "exit" in died[0]["detail"]
+
+
+def test_children_die_with_a_killed_supervisor(tmp_path: Path) -> None:
+    box = make_appliance(tmp_path / "box", workers=1)
+    box.start()
+    try:
+        children = [p for p in find_pids(str(box.data_dir)) if box.proc and p != box.proc.pid]
+        assert len(children) >= 3  # controller, kamailio (and its forks), worker
+        assert box.proc is not None
+        box.proc.kill()
+        box.proc.wait(10)
+        deadline = time.monotonic() + 15
+        while [p for p in children if alive(p)] and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert [p for p in children if alive(p)] == []
+    finally:
+        box.stop()
