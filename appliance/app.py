@@ -97,10 +97,14 @@ async def build_controller(settings: Settings, clock: Clock | None = None) -> Co
     directory = DirectoryStore(db, settings.realm)
     if settings.demo:
         await seed_demo(directory, sys.stdout)
+    indexer = RecordingIndexer(settings.data_dir.resolve(), store)
+    recovered = await indexer.recover()
+    if recovered:
+        log.warning("indexed %d recordings left unindexed by an earlier crash", recovered)
     sessions = SessionManager(
         placement=Placement(),
         store=store,
-        indexer=RecordingIndexer(settings.data_dir.resolve(), store),
+        indexer=indexer,
         clock=clock,
         data_dir=settings.data_dir.resolve(),
         edge_uri=f"127.0.0.1:{settings.sip_port}",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 import wave
 from datetime import datetime
@@ -58,13 +59,40 @@ class RecordingIndexer:
         self.data_dir = data_dir
         self.store = store
 
+    @staticmethod
+    def note_started(base: Path, call_id: str, parties: list[str], started: datetime) -> None:
+        """Write a sidecar before recording starts, so a crash before indexing is recoverable."""
+        doc = {"call_id": call_id, "parties": parties, "started": started.isoformat()}
+        tmp = base.with_name(base.name + ".json.tmp")
+        tmp.write_text(json.dumps(doc), encoding="utf-8")
+        tmp.replace(base.with_name(base.name + ".json"))
+
+    async def recover(self) -> int:
+        """At start: merge and index recordings a crash left as mono parts; return how many."""
+        done = 0
+        for sidecar in sorted((self.data_dir / "recordings").glob("*/*/*/*.json")):
+            base = sidecar.with_suffix("")
+            try:
+                doc = json.loads(sidecar.read_text(encoding="utf-8"))
+                parts = sorted(base.parent.glob(base.name + "-[0-9].wav"))
+                if await self.finish(
+                    str(doc["call_id"]), list(doc["parties"]), parts, datetime.fromisoformat(doc["started"])
+                ) is not None:
+                    done += 1
+            except (OSError, ValueError, KeyError, RuntimeError) as exc:
+                log.error("cannot recover recording %s: %r", sidecar, exc)
+        return done
+
     async def finish(
         self, call_id: str, parties: list[str], files: list[Path], started: datetime
     ) -> int | None:
         """Index the recording made of `files`; return its id (None if nothing usable)."""
         present = [f for f in files if f.exists() and f.stat().st_size > 44]
+        sidecar = _stereo_name(files[0]).with_suffix(".json") if files else None
         if not present:
             log.warning("recording of %s has no audio files: %s", call_id, files)
+            if sidecar is not None:
+                sidecar.unlink(missing_ok=True)
             return None
         out = _stereo_name(present[0])
         await merge_stereo(present, out)
@@ -82,6 +110,8 @@ class RecordingIndexer:
         )
         for f in present:
             f.unlink(missing_ok=True)
+        if sidecar is not None:
+            sidecar.unlink(missing_ok=True)
         return rid
 
 

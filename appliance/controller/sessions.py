@@ -227,10 +227,10 @@ class SessionManager:
             await link.command("bridge", a=caller_leg, b=member_leg)
             if group.record:
                 base = self._recording_base(session)
+                parties, started = [session.caller, member], self.clock.now()
+                self.indexer.note_started(base, session.call_id, parties, started)
                 data = await link.command("record", legs=[caller_leg, member_leg], path_base=str(base))
-                self._recordings[(link.name, str(data["recording"]))] = (
-                    session.call_id, [session.caller, member], self.clock.now(),
-                )
+                self._recordings[(link.name, str(data["recording"]))] = (session.call_id, parties, started)
             await self._answered(session, member)
             session.set_state(SessionState.CONNECTED)
             ended = await self._until_any_ends(session, {caller_leg, member_leg})
