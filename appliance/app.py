@@ -84,6 +84,10 @@ class Controller:
     rpc: RpcServer
     clock: Clock
 
+    async def reload_directory(self) -> None:
+        """Re-read extensions and ring groups after an admin change (routing uses it at once)."""
+        self.sessions.directory = await self.edge.directory.load()
+
 
 async def build_controller(settings: Settings, clock: Clock | None = None) -> Controller:
     """Open storage and wire the controller's services."""
