@@ -1,0 +1,1 @@
+"""IVR: menus from configuration and business-hours calendars (pure, no I/O)."""
