@@ -1,0 +1,129 @@
+"""Callbacks keep the caller's place, reserve the agent first, retry with a limit, never duplicate."""
+
+from __future__ import annotations
+
+import pytest
+
+from appliance.acd.callback import CallbackPolicy, CallbackState, DuplicateCallback, transition
+from appliance.acd.dispatcher import Dispatcher
+from appliance.acd.events import CallbackFinished, CallbackRequested
+from appliance.acd.queue import QueueConfig
+from appliance.domain.clock import ManualClock
+from appliance.domain.errors import DomainError, IllegalTransition
+
+from .helpers import build, offered
+
+
+def queue_of_three() -> tuple[Dispatcher, ManualClock]:
+    d, clock = build(QueueConfig("q"), ["a"])
+    d.callbacks.policy = CallbackPolicy(max_attempts=2, retry_delay_s=60)
+    d.agent("a").pause("x")
+    for call in ("c1", "c2", "c3"):
+        d.join("q", call, "0600")
+        clock.advance(1)
+    return d, clock
+
+
+def test_callback_keeps_the_place_and_reserves_the_agent_before_dialling() -> None:
+    d, clock = queue_of_three()
+    clock.advance(100)
+    [ev] = d.request_callback("c1", "+48 600 100 200").events
+    assert isinstance(ev, CallbackRequested) and ev.number == "+48600100200" and ev.wait_s == 103
+    assert d.queue("q").position("c1") == 1
+    d.agent("a").unpause()
+    out = d.step()
+    assert [(o.call_id, o.callback) for o in out.offers] == [("c1", True)]
+    assert d.callbacks.get("c1").state is CallbackState.AGENT_RINGING  # type: ignore[union-attr]
+    out = d.answered("c1", "a")
+    assert [(x.number, x.agent_id) for x in out.dials] == [("+48600100200", "a")]
+    assert not any(type(e).__name__ == "CallAnswered" for e in out.events)
+    [ev] = d.customer_answered("c1").events
+    assert isinstance(ev, CallbackFinished) and ev.outcome == "connected" and ev.attempts == 1
+    d.hangup("c1")
+    assert d.callbacks.get("c1") is None
+    d.request_callback("c2", "0600")  # the same number may ask again once the first is done
+
+
+def test_never_a_duplicate_callback_for_the_same_number_and_queue() -> None:
+    d, _ = queue_of_three()
+    d.request_callback("c1", "0600 111")
+    with pytest.raises(DuplicateCallback):
+        d.request_callback("c2", "0600-111")
+    assert not d.queue("q").find("c2").callback  # type: ignore[union-attr]
+    with pytest.raises(DomainError, match="already a callback"):
+        d.request_callback("c1", "0600 222")
+
+
+def test_failed_dial_retries_in_the_same_place_then_gives_up() -> None:
+    d, clock = queue_of_three()
+    d.request_callback("c2", "0600222")
+    d.agent("a").unpause()
+    [offer] = d.step().offers
+    assert offer.call_id == "c1"  # c1 is ahead of the callback
+    d.answered("c1", "a")
+    d.hangup("c1")
+    assert offered(d.step()) == [("c2", ("a",))]
+    d.answered("c2", "a")
+    assert d.customer_failed("c2").events[-1].new == "available"  # type: ignore[union-attr]
+    assert d.queue("q").position("c2") == 1  # back at its old place, ahead of c3
+    assert d.next_deadline() == clock.monotonic() + 60
+    assert offered(d.step()) == [("c3", ("a",))]  # not before the retry delay
+    d.answered("c3", "a")
+    d.hangup("c3")
+    clock.advance(60)
+    assert offered(d.step()) == [("c2", ("a",))]
+    d.answered("c2", "a")
+    out = d.customer_failed("c2")
+    [ev] = [e for e in out.events if isinstance(e, CallbackFinished)]
+    assert ev.outcome == "failed" and ev.attempts == 2
+    assert d.queue("q").waiting == [] and d.callbacks.active() == []
+
+
+def test_agent_no_answer_on_a_callback_keeps_it_queued() -> None:
+    d, _ = queue_of_three()
+    d.request_callback("c1", "0600111")
+    d.agent("a").unpause()
+    d.step()
+    d.no_answer("c1", "a")
+    assert d.callbacks.get("c1").state is CallbackState.QUEUED  # type: ignore[union-attr]
+    assert d.queue("q").position("c1") == 1
+
+
+def test_cancel_a_queued_callback() -> None:
+    d, _ = queue_of_three()
+    d.request_callback("c1", "0600111")
+    [ev] = d.cancel_callback("c1").events
+    assert isinstance(ev, CallbackFinished) and ev.outcome == "cancelled"
+    assert d.queue("q").find("c1") is None
+    d.request_callback("c2", "0600111")
+
+
+def test_callbacks_do_not_time_out_or_abandon() -> None:
+    d, clock = build(QueueConfig("q", max_wait_s=10), ["a"])
+    d.agent("a").pause("x")
+    d.join("q", "c1", "1")
+    d.request_callback("c1", "0600111")
+    clock.advance(100)
+    assert d.step().redirects == []
+    with pytest.raises(DomainError, match="cancel it instead"):
+        d.abandon("c1")
+
+
+@pytest.mark.parametrize("number", ["", "12", "abc", "+", "0600 11x"])
+def test_bad_callback_number_is_refused_and_changes_nothing(number: str) -> None:
+    d, _ = queue_of_three()
+    with pytest.raises(DomainError, match="phone number"):
+        d.request_callback("c1", number)
+    assert not d.queue("q").find("c1").callback  # type: ignore[union-attr]
+    assert d.callbacks.active() == []
+
+
+def test_callback_transition_table() -> None:
+    S = CallbackState
+    assert transition(S.QUEUED, S.AGENT_RINGING) is S.AGENT_RINGING
+    for final in (S.CONNECTED, S.FAILED, S.CANCELLED):
+        for new in S:
+            with pytest.raises(IllegalTransition):
+                transition(final, new)
+    with pytest.raises(IllegalTransition):
+        transition(S.QUEUED, S.DIALING)
