@@ -1,0 +1,1 @@
+"""Services behind the local web UI: users, sessions, audit, directory admin, reports."""

@@ -1,0 +1,1 @@
+"""Routers per resource: API under /api/v1, pages at the root."""

@@ -1,0 +1,46 @@
+"""The web app's services, wired from the controller."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from appliance.domain.clock import Clock
+from appliance.web_services.access import AccessService
+from appliance.web_services.directory_admin import DirectoryAdmin
+from appliance.web_services.reports import Reports
+from appliance.web_services.system import SystemAdmin
+from appliance.web_services.tx import Writer
+from appliance.web_services.users import UserService
+
+if TYPE_CHECKING:
+    from appliance.app import Controller
+
+
+@dataclass
+class Services:
+    """Everything a handler may call."""
+
+    ctl: Controller
+    clock: Clock
+    data_dir: Path
+    users: UserService
+    access: AccessService
+    directory: DirectoryAdmin
+    reports: Reports
+    system: SystemAdmin
+
+    @classmethod
+    def from_controller(cls, ctl: Controller) -> Services:
+        """Wire the services on the controller's database and clock."""
+        writer = Writer(ctl.settings.db_path)
+        users = UserService(ctl.db, writer, ctl.clock)
+        return cls(
+            ctl=ctl, clock=ctl.clock, data_dir=ctl.settings.data_dir,
+            users=users,
+            access=AccessService(ctl.db, writer, ctl.clock, users),
+            directory=DirectoryAdmin(ctl.db, writer, ctl.clock, ctl.settings.realm, ctl.reload_directory),
+            reports=Reports(ctl.db, writer, ctl.clock, ctl.settings.data_dir),
+            system=SystemAdmin(writer, ctl.clock, ctl.settings.data_dir),
+        )
