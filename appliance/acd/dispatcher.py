@@ -468,6 +468,10 @@ class Dispatcher:
                     times.append(c.joined_at + widen)
         return min(times) if times else None
 
+    def answered_calls(self) -> dict[str, tuple[str, str]]:
+        """Calls answered and not yet ended: call_id -> (queue_id, agent_id)."""
+        return {c: (t.queue_id, t.agent_id) for c, t in self._talking.items()}
+
     def staffed(self, queue_id: str) -> int:
         """Members of the queue logged in and not paused (available, ringing, talking or in wrap-up)."""
         q = self.queue(queue_id)
