@@ -5,8 +5,6 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from argon2 import PasswordHasher
-
 from appliance import config
 from appliance.domain.clock import SystemClock
 from appliance.storage.db import migrate_sync
@@ -14,6 +12,7 @@ from appliance.storage.directory import generate_password
 from appliance.web_services import audit, rules
 from appliance.web_services.audit import Actor
 from appliance.web_services.tx import Writer
+from appliance.web_services.users import password_hasher
 
 
 def admin_create(data_dir: Path, username: str, password: str | None) -> str:
@@ -24,7 +23,7 @@ def admin_create(data_dir: Path, username: str, password: str | None) -> str:
     rules.password(secret, username)
     settings = config.load(data_dir)
     migrate_sync(settings.db_path)
-    hashed = PasswordHasher().hash(secret)
+    hashed = password_hasher().hash(secret)
     clock = SystemClock()
 
     def go(conn: sqlite3.Connection) -> str:

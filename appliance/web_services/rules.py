@@ -38,7 +38,7 @@ def number(value: str, field: str = "number") -> str:
     """A dialable number of 2-8 digits, not a feature code."""
     if value in FEATURE_CODES or value.startswith("*"):
         raise Invalid("number_reserved", f"{value!r} is a feature code", field=field, value=value)
-    if not EXTENSION_NUMBER.match(value):
+    if not EXTENSION_NUMBER.fullmatch(value):
         raise Invalid("number_invalid", "a number is 2 to 8 digits", field=field, value=value)
     return value
 
@@ -53,7 +53,7 @@ def display_name(value: str, field: str = "display_name") -> str:
 
 def username(value: str) -> str:
     """Letters, digits, dot, dash, underscore; 1-64 characters, starting with a letter or digit."""
-    if not USERNAME.match(value):
+    if not USERNAME.fullmatch(value):
         raise Invalid(
             "username_invalid", "a username is 1-64 letters, digits, '.', '-' or '_'", field="username"
         )
