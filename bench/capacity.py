@@ -103,7 +103,7 @@ def run_level(n: int, work: Path, call_s: int, workers: int | None) -> dict[str,
             [sipp_binary(), f"127.0.0.1:{box.sip_port}", "-sf", str(BENCH_SIPP / "caller_alaw_stream.xml"),
              "-s", "600", "-d", str(call_s * 1000), "-i", "127.0.0.1", "-p", str(box.trunk_port),
              "-mp", str(caller_media), "-l", str(n), "-r", str(rate), "-m", str(total),
-             "-trace_rtt", "-rtt_freq", "1", "-trace_stat", "-fd", "5", "-nostdin",
+             "-trace_rtt", "-rtt_freq", "1", "-trace_stat", "-fd", "5", "-nostdin", "-trace_err",
              "-timeout", f"{total // rate + call_s + 60}s", "-max_socket", "4096"],
             cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
@@ -128,8 +128,8 @@ def run_level(n: int, work: Path, call_s: int, workers: int | None) -> dict[str,
         rtts: list[float] = []
         for f in work.glob("caller_alaw_stream_*_rtt.csv"):
             for row in list(csv.reader(f.open(), delimiter=";"))[1:]:
-                if len(row) >= 3:
-                    rtts.append(float(row[2]))
+                if len(row) >= 2 and row[1].strip():
+                    rtts.append(float(row[1]))  # Date_ms;response_time_ms;rtd_no
         time.sleep(3)
         durations = [float(r["duration_s"]) for r in box.query("SELECT duration_s FROM recordings")]
         box_cpu = (samples["end"][0] - samples["start"][0]) / window * 100
@@ -160,6 +160,7 @@ def main() -> int:
     ap.add_argument("--call-seconds", type=int, default=20)
     ap.add_argument("--workers", type=int, default=None, help="default: enough 4-leg workers + 1")
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "out")
+    ap.add_argument("--keep", action="store_true", help="keep each level's work directory")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     results = []
@@ -168,7 +169,10 @@ def main() -> int:
         try:
             res = run_level(n, work, args.call_seconds, args.workers)
         finally:
-            shutil.rmtree(work, ignore_errors=True)
+            if args.keep:
+                print(f"work directory kept: {work}", file=sys.stderr)
+            else:
+                shutil.rmtree(work, ignore_errors=True)
         print(json.dumps(res), flush=True)
         results.append(res)
     (args.out / f"capacity-{int(time.time())}.json").write_text(json.dumps(results, indent=2))

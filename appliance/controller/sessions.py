@@ -45,6 +45,8 @@ class Session:
     link: WorkerLink | None = None
     caller_leg: str | None = None
     legs: set[str] = field(default_factory=set)
+    live: set[str] = field(default_factory=set)  # legs not yet reported ended: they hold slots
+    legs_gone: asyncio.Event = field(default_factory=asyncio.Event)
     events: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
     task: asyncio.Task[None] | None = None
     answered_by: str | None = None
@@ -157,6 +159,10 @@ class SessionManager:
             key = (link.name, str(msg.get("leg")))
             session = self._by_leg.get(key)
             if session is not None:
+                if name == "leg_ended":
+                    session.live.discard(key[1])
+                    if not session.live:
+                        session.legs_gone.set()
                 session.events.put_nowait(msg)
             else:
                 self._early.setdefault(key, []).append(msg)
@@ -182,8 +188,14 @@ class SessionManager:
 
     def _track(self, session: Session, leg: str) -> None:
         session.legs.add(leg)
+        session.live.add(leg)
+        session.legs_gone.clear()
         self._by_leg[(session.worker, leg)] = session
         for msg in self._early.pop((session.worker, leg), []):
+            if msg.get("event") == "leg_ended":
+                session.live.discard(leg)
+                if not session.live:
+                    session.legs_gone.set()
             session.events.put_nowait(msg)
 
     # ----- flows -----
@@ -250,7 +262,13 @@ class SessionManager:
                 timeout_s=ring_seconds,
             )
         except RpcError as exc:
-            log.warning("dial %s failed: %s", member, exc)
+            status: dict[str, Any] = {}
+            with contextlib.suppress(RpcError):
+                status = await link.command("status")
+            log.warning(
+                "dial %s on %s failed: %s (worker: %s legs in use; placement: %s)",
+                member, link.name, exc, status.get("legs_in_use"), self.placement.load().get(link.name),
+            )
             return None
         leg = str(data["leg"])
         self._track(session, leg)
@@ -332,13 +350,20 @@ class SessionManager:
         safe = re.sub(r"[^A-Za-z0-9_.-]", "_", session.call_id)[:80]
         return folder / f"{day:%H%M%S}-{safe}"
 
-    async def _hangup_all(self, session: Session) -> None:
+    async def _hangup_all(self, session: Session, timeout: float = 5.0) -> None:
+        """Hang up every live leg and wait (bounded) until the worker reports them ended:
+        until then pjsua still holds their call slots, and the reservation must too."""
         link = session.link
         if link is None or link.closed.is_set():
             return
-        for leg in list(session.legs):
+        for leg in list(session.live):
             with contextlib.suppress(RpcError):
                 await link.command("hangup", leg=leg, code=480)
+        if session.live:
+            try:
+                await asyncio.wait_for(session.legs_gone.wait(), timeout)
+            except TimeoutError:
+                log.warning("session %s: legs %s not reported ended in %.0f s", session.call_id, session.live, timeout)
 
     async def _end(self, session: Session, code: int, cause: str) -> None:
         if session.state is not SessionState.ENDED:
