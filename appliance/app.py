@@ -21,6 +21,7 @@ from appliance.controller.rpc import RpcServer
 from appliance.controller.sessions import SessionManager
 from appliance.domain.clock import Clock, SystemClock
 from appliance.domain.placement import Placement
+from appliance.sdnotify import notify, watchdog_loop
 from appliance.sip.kamailio import EdgeConfig
 from appliance.storage.calls import CallStore
 from appliance.storage.db import open_db
@@ -143,6 +144,10 @@ async def run_controller(settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     tasks = [asyncio.create_task(internal.serve()), asyncio.create_task(web.serve())]
+    watchdog = asyncio.create_task(watchdog_loop())
+    while not (internal.started and web.started) and not any(t.done() for t in tasks):
+        await asyncio.sleep(0.05)
+    notify("READY=1")
     log.info(
         "controller up: internal 127.0.0.1:%d, web %s:%d",
         settings.internal_port, settings.web_ip, settings.web_port,
@@ -151,6 +156,8 @@ async def run_controller(settings: Settings) -> None:
     for t in done:
         if t in tasks and t.exception():
             log.error("server failed: %r", t.exception())
+    notify("STOPPING=1")
+    watchdog.cancel()
     internal.should_exit = True
     web.should_exit = True
     await ctl.rpc.stop()
