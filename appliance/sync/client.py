@@ -126,6 +126,7 @@ class SyncClient:
         if link_task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await link_task
+        # Outbox transactions are shielded, so cancelling these never cuts one in half.
         for task in self._tasks[1:]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

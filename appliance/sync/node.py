@@ -126,5 +126,7 @@ class SyncNode:
 
     async def stop(self) -> None:
         """Drain (bounded), disconnect and close the database."""
-        await self.client.stop()
-        await self.conn.close()
+        try:
+            await self.client.stop()
+        finally:
+            await self.conn.close()

@@ -117,6 +117,13 @@ class Outbox:
     ) -> list[Envelope]:
         """Add several events of one stream in one transaction (all or none)."""
         check = _checked(stream, events)
+        # Shielded: a cancelled caller never interrupts a transaction half way.
+        out = await asyncio.shield(self._append_tx(stream, check))
+        for listener in self._listeners:
+            listener()
+        return out
+
+    async def _append_tx(self, stream: str, check: list[tuple[str, str]]) -> list[Envelope]:
         out: list[Envelope] = []
         async with self._lock:
             seq_before = self._seq
@@ -133,8 +140,6 @@ class Outbox:
                 await self._conn.execute("ROLLBACK")
                 self._seq, self._counts = seq_before, counts_before
                 raise
-        for listener in self._listeners:
-            listener()
         return out
 
     async def _insert(self, stream: str, type_: str, blob: str) -> Envelope:
@@ -190,6 +195,13 @@ class Outbox:
         batch = list(rows)
         if not batch:
             return 0
+        deleted, cleared = await asyncio.shield(self._remove_tx(batch))
+        for stream in cleared:
+            await self.append("alarm", "alarm", {"alarm": OUTBOX_CLEARED, "stream": stream,
+                                                 "severity": "cleared"})
+        return deleted
+
+    async def _remove_tx(self, batch: list[tuple[int, str]]) -> tuple[int, list[str]]:
         cleared: list[str] = []
         async with self._lock:
             await self._conn.execute("BEGIN IMMEDIATE")
@@ -213,10 +225,7 @@ class Outbox:
             except BaseException:
                 await self._conn.execute("ROLLBACK")
                 raise
-        for stream in cleared:
-            await self.append("alarm", "alarm", {"alarm": OUTBOX_CLEARED, "stream": stream,
-                                                 "severity": "cleared"})
-        return deleted
+        return deleted, cleared
 
     async def first_pending_seq(self) -> int:
         """Lowest durable seq still waiting here (seq + 1 when none): older ones were delivered."""

@@ -64,7 +64,7 @@ class FleetService:
         self.topics = Topics(settings.prefix)
         self._clock = clock
         self._ids = UlidGenerator(clock, random_bytes)
-        self._queue: asyncio.Queue[_Msg] = asyncio.Queue()
+        self._queue: asyncio.Queue[_Msg | None] = asyncio.Queue()
         self._trackers: dict[str, SeqTracker] = {}
         self._changed = asyncio.Condition()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -121,9 +121,13 @@ class FleetService:
     async def stop(self) -> None:
         """Finish the current batch and disconnect."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            self._queue.put_nowait(None)  # finish what is queued, then stop
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), 10)
+            except TimeoutError:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
         if self._client is not None:
             self._client.disconnect()
             await asyncio.to_thread(self._client.loop_stop)
@@ -167,32 +171,45 @@ class FleetService:
     # ---- ingest ------------------------------------------------------------------------
     async def _ingest(self) -> None:
         while True:
-            batch = [await self._queue.get()]
+            first = await self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            stop = False
             while len(batch) < BATCH and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            touched: set[str] = set()
-            async with self._db_lock:
-                await self.store.begin()
-                try:
-                    for msg in batch:
-                        node = await self._one(msg)
-                        if node is not None:
-                            touched.add(node)
-                    for node in touched:
-                        await self.store.set_seq_floor(node, self.tracker(node).floor)
-                    await self.store.commit()
-                except BaseException:
-                    await self.store.rollback()
-                    raise
-            client = self._client
-            if client is not None:
+                item = self._queue.get_nowait()
+                if item is None:
+                    stop = True
+                    break
+                batch.append(item)
+            await asyncio.shield(self._ingest_batch(batch))
+            if stop:
+                return
+
+    async def _ingest_batch(self, batch: list[_Msg]) -> None:
+        touched: set[str] = set()
+        async with self._db_lock:
+            await self.store.begin()
+            try:
                 for msg in batch:
-                    if msg.qos > 0:
-                        client.ack(msg.mid, msg.qos)
-            for node in touched:
-                await self._maybe_resync(node)
-            async with self._changed:
-                self._changed.notify_all()
+                    node = await self._one(msg)
+                    if node is not None:
+                        touched.add(node)
+                for node in touched:
+                    await self.store.set_seq_floor(node, self.tracker(node).floor)
+                await self.store.commit()
+            except BaseException:
+                await self.store.rollback()
+                raise
+        client = self._client
+        if client is not None:
+            for msg in batch:
+                if msg.qos > 0:
+                    client.ack(msg.mid, msg.qos)
+        for node in touched:
+            await self._maybe_resync(node)
+        async with self._changed:
+            self._changed.notify_all()
 
     async def _one(self, msg: _Msg) -> str | None:
         now = self._clock.now()
