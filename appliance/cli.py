@@ -69,6 +69,26 @@ def cmd_worker(args: argparse.Namespace) -> int:
     ])
 
 
+def cmd_firmware_bridge(args: argparse.Namespace) -> int:
+    """Run the modem manager on the configured serial port."""
+    from firmware_bridge.service import run_bridge
+
+    settings = _settings(args)
+    _logging(settings.log_level)
+    modem = dict(settings.extra.get("modem") or {})
+    port = args.modem_port or modem.get("port")
+    profile = args.modem_profile or modem.get("profile") or "quectel"
+    return asyncio.run(run_bridge(port, profile, settings.run_dir / "modem.json"))
+
+
+def cmd_fleet(args: argparse.Namespace) -> int:
+    """Run the cloud-side fleet service and dashboard."""
+    from web.fleet.__main__ import main as fleet_main
+
+    fleet_main(args.fleet_args)
+    return 0
+
+
 def cmd_render_kamailio(args: argparse.Namespace) -> int:
     """Render Kamailio's config into the run directory and check it."""
     from appliance.app import edge_config
@@ -142,6 +162,16 @@ def build_parser() -> argparse.ArgumentParser:
     _common(rk)
     rk.add_argument("--ctl-socket", type=Path, default=None, help="where Kamailio's control socket goes")
     rk.set_defaults(func=cmd_render_kamailio)
+
+    fb = sub.add_parser("firmware-bridge", help="run the modem manager (serial ports)")
+    _common(fb)
+    fb.add_argument("--modem-port", default=None, help="serial port or URL (default: settings extra.modem.port)")
+    fb.add_argument("--modem-profile", default=None, choices=["quectel", "simcom", "huawei"])
+    fb.set_defaults(func=cmd_firmware_bridge)
+
+    fl = sub.add_parser("fleet", help="run the fleet service (cloud side); options after -- go to it")
+    fl.add_argument("fleet_args", nargs=argparse.REMAINDER)
+    fl.set_defaults(func=cmd_fleet)
 
     ext = sub.add_parser("extension", help="manage extensions")
     ext_sub = ext.add_subparsers(dest="ext_cmd", required=True)
