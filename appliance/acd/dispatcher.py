@@ -23,7 +23,7 @@ from appliance.acd.events import (
     CallTransferred,
     QueueEvent,
 )
-from appliance.acd.queue import Caller, Queue, is_empty
+from appliance.acd.queue import Caller, EmptyRule, Queue, is_empty
 from appliance.acd.strategies import Candidate, choose
 from appliance.domain.clock import Clock
 from appliance.domain.errors import DomainError
@@ -371,9 +371,11 @@ class Dispatcher:
         now = self._clock.monotonic()
         out = Outcome()
         for agent in self.agents.values():
-            out.events += agent.tick()
+            if agent.state is AgentState.WRAP_UP:
+                out.events += agent.tick()
         for q in self.queues.values():
-            self._expire(q, now, out)
+            if q.config.max_wait_s is not None or q.config.leave_when_empty is not EmptyRule.NEVER:
+                self._expire(q, now, out)
         self._offer(now, out)
         return out
 
@@ -421,16 +423,20 @@ class Dispatcher:
         free = {a for a, ag in self.agents.items() if ag.state is AgentState.AVAILABLE}
         if not free:
             return
+        # Per queue, its free members (few in a busy center): the cost follows free agents, not staff size.
+        pools: dict[str, list[tuple[int, str]]] = {}
         heads: list[tuple[Queue, Caller]] = []
         for q in self.queues.values():
-            if not free.isdisjoint(q.members):
+            pool = sorted((q.order[a], a) for a in free if a in q.members)
+            if pool:
+                pools[q.queue_id] = pool
                 heads += [(q, c) for c in q.waiting if not c.offered_to and c.not_before <= now]
         heads.sort(key=lambda qc: (-qc[1].priority, qc[1].joined_at, qc[1].seq))
         for q, caller in heads:
             candidates = [
-                Candidate(m, self.agents[a], i)
-                for i, (a, m) in enumerate(q.members.items())
-                if a in free and q.eligible(caller, m, now)
+                Candidate(q.members[a], self.agents[a], i)
+                for i, a in pools[q.queue_id]
+                if a in free and q.eligible(caller, q.members[a], now)
             ]
             chosen = choose(q, candidates, self._rng)
             if not chosen:

@@ -155,6 +155,7 @@ class Queue:
     def __init__(self, config: QueueConfig, members: list[Member] | None = None) -> None:
         self.config = config
         self.members: dict[str, Member] = {}  # insertion order is the linear/round-robin order
+        self.order: dict[str, int] = {}  # agent_id -> index in that order
         for m in members or []:
             self.add_member(m)
         self.waiting: list[Caller] = []
@@ -173,10 +174,12 @@ class Queue:
         if any(not 1 <= lvl <= 10 for lvl in member.skills.values()):
             raise DomainError(f"skill levels must be 1-10 for {member.agent_id}: {dict(member.skills)}")
         self.members[member.agent_id] = member
+        self.order.setdefault(member.agent_id, len(self.order))
 
     def remove_member(self, agent_id: str) -> None:
         """Remove an agent from the queue."""
         self.members.pop(agent_id, None)
+        self.order = {a: i for i, a in enumerate(self.members)}
 
     def position(self, call_id: str) -> int:
         """1-based position of a waiting caller."""
