@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from appliance.app import Controller
 
 STATIC = Path(__file__).parent / "static"
+ROUTERS = (api_access, api_directory, api_users, api_reports, pages_access, pages_admin, pages_reports)
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self';"
        " frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
 
@@ -109,7 +110,7 @@ def build_web_app(ctl: Controller) -> FastAPI:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    for module in (api_access, api_directory, api_users, api_reports, pages_access, pages_admin, pages_reports):
+    for module in ROUTERS:
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 
 from appliance.web_services.audit import Actor
 from appliance.web_services.errors import Forbidden, Unauthenticated
@@ -132,3 +132,7 @@ async def form(request: Request) -> Form:
 
 
 FormDep = Annotated[Form, Depends(form)]
+
+
+# Row ids in paths: SQLite INTEGER is 64-bit signed; a larger number is a clear 422, not a crash.
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]

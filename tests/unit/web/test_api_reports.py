@@ -66,7 +66,7 @@ async def test_cdrs_filter_by_date_number_cause(box: Box) -> None:
     ({"limit": 5000}, "validation_failed"),
     ({"number": "1" * 40}, "validation_failed"),
 ])
-async def test_bad_cdr_queries_are_clear_422(box: Box, params: dict[str, object], error_id: str) -> None:
+async def test_bad_cdr_queries_are_clear_422(box: Box, params: dict[str, str | int], error_id: str) -> None:
     c = await box.login("sup")
     r = await c.get("/api/v1/cdrs", params=params)
     assert r.status_code == 422 and r.json()["error_id"] == error_id

@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse, StreamingResponse
 
 from appliance.web_services import audit, certs
 from appliance.web_services.reports import MAX_PAGE, CdrFilter
-from web.local.deps import AdminUser, ServicesDep, StatusReader, SupervisorUser
+from web.local.deps import AdminUser, RowId, ServicesDep, StatusReader, SupervisorUser
 from web.local.models import (
     AlarmPublic,
     AuditPublic,
@@ -74,7 +74,7 @@ def _first_range(request: Request) -> bool:
 
 @router.get("/recordings/{recording_id}/audio", response_class=FileResponse,
             responses={200: {"content": {"audio/wav": {}}}})
-async def play_recording(recording_id: int, auth: SupervisorUser, request: Request,
+async def play_recording(recording_id: RowId, auth: SupervisorUser, request: Request,
                          services: ServicesDep) -> FileResponse:
     """The WAV for in-browser playback (each playback audited)."""
     rec, path = await services.reports.recording_file(auth.actor, recording_id, "play", _first_range(request))
@@ -84,7 +84,7 @@ async def play_recording(recording_id: int, auth: SupervisorUser, request: Reque
 
 @router.get("/recordings/{recording_id}/download", response_class=FileResponse,
             responses={200: {"content": {"audio/wav": {}}}})
-async def download_recording(recording_id: int, auth: SupervisorUser, request: Request,
+async def download_recording(recording_id: RowId, auth: SupervisorUser, request: Request,
                              services: ServicesDep) -> FileResponse:
     """The WAV as a download (audited)."""
     rec, path = await services.reports.recording_file(auth.actor, recording_id, "download", _first_range(request))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from appliance.web_services.users import User
-from web.local.deps import AdminUser, ServicesDep
+from web.local.deps import AdminUser, RowId, ServicesDep
 from web.local.models import TokenPublic, UserCreate, UserPublic, UserUpdate
 
 router = APIRouter(prefix="/api/v1", tags=["users"])
@@ -29,25 +29,25 @@ async def create_user(body: UserCreate, auth: AdminUser, services: ServicesDep) 
 
 
 @router.get("/users/{user_id}")
-async def get_user(user_id: int, _: AdminUser, services: ServicesDep) -> UserPublic:
+async def get_user(user_id: RowId, _: AdminUser, services: ServicesDep) -> UserPublic:
     """One user."""
     return public(await services.users.get(user_id))
 
 
 @router.patch("/users/{user_id}")
-async def update_user(user_id: int, body: UserUpdate, auth: AdminUser, services: ServicesDep) -> UserPublic:
+async def update_user(user_id: RowId, body: UserUpdate, auth: AdminUser, services: ServicesDep) -> UserPublic:
     """Change a user's role, enabled flag or password (their sessions end on a new password)."""
     return public(await services.users.update(auth.actor, user_id, role=body.role, enabled=body.enabled,
                                               password=body.password))
 
 
 @router.delete("/users/{user_id}", status_code=204)
-async def delete_user(user_id: int, auth: AdminUser, services: ServicesDep) -> None:
+async def delete_user(user_id: RowId, auth: AdminUser, services: ServicesDep) -> None:
     """Delete a user (never the last admin)."""
     await services.users.delete(auth.actor, user_id)
 
 
 @router.post("/users/{user_id}/token", status_code=201)
-async def issue_user_token(user_id: int, auth: AdminUser, services: ServicesDep) -> TokenPublic:
+async def issue_user_token(user_id: RowId, auth: AdminUser, services: ServicesDep) -> TokenPublic:
     """A new API bearer token for a user (shown once)."""
     return TokenPublic(token=await services.users.issue_token(auth.actor, user_id))

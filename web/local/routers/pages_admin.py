@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from appliance.web_services import certs
 from appliance.web_services.rules import Role
-from web.local.deps import AdminUser, FormDep, ServicesDep, SupervisorUser, Tr
+from web.local.deps import AdminUser, FormDep, RowId, ServicesDep, SupervisorUser, Tr
 from web.local.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -113,7 +113,7 @@ async def user_create(auth: AdminUser, form: FormDep, services: ServicesDep) -> 
 
 
 @router.post("/users/{user_id}")
-async def user_update(user_id: int, auth: AdminUser, form: FormDep, services: ServicesDep) -> Response:
+async def user_update(user_id: RowId, auth: AdminUser, form: FormDep, services: ServicesDep) -> Response:
     """Change role, enabled flag, and the password when one is typed."""
     await services.users.update(auth.actor, user_id, role=form.required("role"), enabled=form.flag("enabled"),
                                 password=form.get("password") or None)
@@ -121,14 +121,14 @@ async def user_update(user_id: int, auth: AdminUser, form: FormDep, services: Se
 
 
 @router.post("/users/{user_id}/delete")
-async def user_delete(user_id: int, auth: AdminUser, services: ServicesDep) -> Response:
+async def user_delete(user_id: RowId, auth: AdminUser, services: ServicesDep) -> Response:
     """Delete a user."""
     await services.users.delete(auth.actor, user_id)
     return _back("/users")
 
 
 @router.post("/users/{user_id}/token")
-async def user_token(request: Request, user_id: int, auth: AdminUser, services: ServicesDep, tr: Tr) -> Response:
+async def user_token(request: Request, user_id: RowId, auth: AdminUser, services: ServicesDep, tr: Tr) -> Response:
     """A new API bearer token, shown once."""
     token = await services.users.issue_token(auth.actor, user_id)
     return render(request, "secret.html", tr, auth, title=tr("New API token"), label=tr("Bearer token"),
