@@ -48,6 +48,7 @@ def edge_config(settings: Settings) -> EdgeConfig:
         workers=settings.worker_addresses,
         trusted=settings.trusted,
         children=settings.kamailio_children,
+        natping_interval=settings.natping_interval,
         pike_window_s=settings.pike_window_s,
         pike_density=settings.pike_density,
         ban_seconds=settings.ban_seconds,

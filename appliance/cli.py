@@ -40,7 +40,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         internal_port=args.internal_port, workers=args.workers, worker_base_port=args.worker_base_port,
         log_level=args.log_level, trusted=args.trusted, pike_density=args.pike_density,
         ban_seconds=args.ban_seconds, auth_fail_max=args.auth_fail_max,
-        auth_fail_window_s=args.auth_fail_window,
+        auth_fail_window_s=args.auth_fail_window, natping_interval=args.natping_interval,
     )
     _logging(settings.log_level)
     settings.save()
@@ -146,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--ban-seconds", type=int, default=None, help="how long a banned address is dropped")
     run.add_argument("--auth-fail-max", type=int, default=None, help="failed authentications before a ban")
     run.add_argument("--auth-fail-window", type=int, default=None, help="seconds the failures are counted over")
+    run.add_argument("--natping-interval", type=int, default=None, help="seconds between NAT keepalives")
     run.add_argument("--trusted", action="append", default=None, help="trunk address that skips auth")
     run.set_defaults(func=cmd_run)
 

@@ -32,6 +32,7 @@ class Settings:
     auth_fail_window_s: int = 600
     trusted: tuple[str, ...] = ()  # "ip" or "ip:port" of trunks that skip digest auth
     kamailio_children: int = 4
+    natping_interval: int = 30  # seconds between keepalive OPTIONS to registered phones
     demo: bool = True
     log_level: str = "info"
     extra: dict[str, Any] = field(default_factory=dict)

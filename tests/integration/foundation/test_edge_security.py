@@ -66,7 +66,8 @@ def test_scanner_user_agents_are_dropped(box: Appliance) -> None:
 @pytest.fixture
 def short_ban_box(tmp_path: Path) -> Iterator[Appliance]:
     app = make_appliance(tmp_path / "box", workers=1)
-    app.start(extra=["--ban-seconds", "4", "--auth-fail-max", "2", "--auth-fail-window", "60"])
+    app.start(extra=["--ban-seconds", "4", "--auth-fail-max", "2", "--auth-fail-window", "60",
+                     "--natping-interval", "2"])
     try:
         yield app
     finally:
@@ -83,3 +84,12 @@ def test_ban_thresholds_and_duration_are_configurable(short_ban_box: Appliance) 
         while guesser.options(target) == 0 and time.monotonic() < deadline:
             time.sleep(0.5)
         assert guesser.register("101", box.passwords["101"], target) == 200
+
+
+def test_registered_phones_get_nat_keepalives(short_ban_box: Appliance) -> None:
+    box = short_ban_box
+    with SipClient("127.0.0.1", timeout=8.0) as phone:
+        assert phone.register("104", box.passwords["104"], ("127.0.0.1", box.sip_port)) == 200
+        ping = phone.recv()  # Kamailio's keepalive OPTIONS to the registered contact
+    assert ping is not None and ping.startswith(b"OPTIONS sip:104@127.0.0.1:")
+    assert b"keepalive@" in ping
