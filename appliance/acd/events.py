@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from appliance.acd.destination import Destination
+from appliance.domain.errors import DomainError
 
 # --------------------------------------------------------------------------- agents
 
@@ -184,3 +185,15 @@ class CallbackFinished(QueueEvent):
 
     outcome: str
     attempts: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class SurveyAnswered(QueueEvent):
+    """The caller rated the call 1-5 by DTMF after the agent hung up."""
+
+    agent_id: str
+    score: int
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.score <= 5:
+            raise DomainError(f"a survey score is 1-5, got {self.score}")

@@ -18,6 +18,7 @@ from appliance.acd.events import (
     CallTimedOut,
     CallTransferred,
     QueueEvent,
+    SurveyAnswered,
 )
 from appliance.domain.errors import DomainError
 
@@ -46,6 +47,9 @@ class QueueKpis:
     asa_s: float | None
     aht_s: float | None
     abandon_rate: float | None
+    surveys: int = 0
+    csat: float | None = None  # share of survey answers scoring 4 or 5
+    negative_rate: float | None = None  # share scoring 1 or 2
 
     @property
     def sl_denominator(self) -> int:
@@ -71,6 +75,9 @@ class _Counts:
     transferred: int = 0
     handled: int = 0
     handle_sum: float = 0.0
+    surveys: int = 0
+    satisfied: int = 0
+    negative: int = 0
 
 
 class KpiBoard:
@@ -130,6 +137,10 @@ class KpiBoard:
         elif isinstance(ev, CallEnded):
             c.handled += 1
             c.handle_sum += ev.talk_s + ev.wrap_up_s
+        elif isinstance(ev, SurveyAnswered):
+            c.surveys += 1
+            c.satisfied += ev.score >= 4
+            c.negative += ev.score <= 2
 
     def snapshot(self, queue_id: str, now: float) -> QueueKpis:
         """The queue's figures at `now` (the clock's monotonic seconds)."""
@@ -156,6 +167,9 @@ class KpiBoard:
             asa_s=c.wait_sum / c.answered if c.answered else None,
             aht_s=c.handle_sum / c.handled if c.handled else None,
             abandon_rate=c.abandoned / denominator if denominator else None,
+            surveys=c.surveys,
+            csat=c.satisfied / c.surveys if c.surveys else None,
+            negative_rate=c.negative / c.surveys if c.surveys else None,
         )
 
     def agents_by_state(self, agent_ids: Iterable[str] | None = None) -> dict[str, int]:

@@ -184,3 +184,15 @@ def test_kpis_from_a_dispatcher_run_match_the_hand_count() -> None:
     assert k.service_level == pytest.approx(4 / 6)
     assert k.asa_s == pytest.approx((0 + 0 + 15 + 15 + 30) / 5)
     assert k.aht_s == pytest.approx(15)
+
+
+def test_survey_csat_and_negative_rate() -> None:
+    from appliance.acd.events import SurveyAnswered
+
+    board = KpiBoard()
+    for i, score in enumerate([5, 4, 3, 2, 1, 5]):
+        board.apply(SurveyAnswered(queue_id="q", call_id=f"c{i}", at=i, agent_id="a", score=score))
+    k = board.snapshot("q", 10)
+    assert k.surveys == 6 and k.csat == pytest.approx(3 / 6) and k.negative_rate == pytest.approx(2 / 6)
+    with pytest.raises(DomainError, match="1-5"):
+        SurveyAnswered(queue_id="q", call_id="x", at=0, agent_id="a", score=6)
