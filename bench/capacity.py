@@ -6,7 +6,7 @@ answers on a media worker, hunts to the agent (SIPp, -rtp_echo, registered as ex
 
 Measured over the steady window (25 s to 95 s after the first call): success ratio,
 INVITE->200 time p50/p99 (-trace_rtt), CPU of every process of the box (utime+stime from
-/proc) and of SIPp, RSS of the box, every recording's duration (>= 19.5 s).
+/proc) and of SIPp, memory of the box (PSS, so shared pages count once), every recording's duration (>= 19.5 s).
 
     .venv/bin/python bench/capacity.py --calls 20 40 60 --out bench/out
 
@@ -37,7 +37,6 @@ from tests.support.sipp import BENCH_SIPP, make_tone_alaw, sipp_binary  # noqa: 
 from tests.support.sipreg import SipClient  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
-PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -49,12 +48,16 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
-def rss_bytes(pid: int) -> int:
-    """Resident set size of one process."""
+def pss_bytes(pid: int) -> int:
+    """Proportional set size of one process: shared pages (Kamailio's shm, the pjsua2
+    library) split among their users, so a sum over processes counts them once."""
     try:
-        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
     except OSError:
-        return 0
+        pass
+    return 0
 
 
 def box_pids(data_dir: Path, supervisor: int) -> list[int]:
@@ -63,8 +66,8 @@ def box_pids(data_dir: Path, supervisor: int) -> list[int]:
 
 
 def sample(pids: list[int]) -> tuple[float, int]:
-    """(cpu seconds, rss bytes) summed over pids."""
-    return sum(cpu_seconds(p) for p in pids), sum(rss_bytes(p) for p in pids)
+    """(cpu seconds, pss bytes) summed over pids."""
+    return sum(cpu_seconds(p) for p in pids), sum(pss_bytes(p) for p in pids)
 
 
 def p99(values: list[float]) -> float | None:
@@ -81,7 +84,7 @@ def run_level(n: int, work: Path, call_s: int, workers: int | None) -> dict[str,
     box.start(timeout=120)
     try:
         time.sleep(3)
-        idle_cpu0, idle_rss = sample(box_pids(box.data_dir, box.proc.pid))  # type: ignore[union-attr]
+        idle_cpu0, idle_mem = sample(box_pids(box.data_dir, box.proc.pid))  # type: ignore[union-attr]
         time.sleep(10)
         idle_cpu1, _ = sample(box_pids(box.data_dir, box.proc.pid))  # type: ignore[union-attr]
         make_tone_alaw(work / "caller.alaw", 1000, seconds=10)
@@ -112,8 +115,8 @@ def run_level(n: int, work: Path, call_s: int, workers: int | None) -> dict[str,
             while time.monotonic() - t0 < at and caller.poll() is None:
                 time.sleep(0.2)
             pids = box_pids(box.data_dir, box.proc.pid)  # type: ignore[union-attr]
-            cpu, rss = sample(pids)
-            samples[label] = (cpu, rss, cpu_seconds(caller.pid) + cpu_seconds(agent.pid))
+            cpu, mem = sample(pids)
+            samples[label] = (cpu, mem, cpu_seconds(caller.pid) + cpu_seconds(agent.pid))
         window = 70.0
         caller.wait(total // rate + call_s + 120)
         agent.terminate()
@@ -142,9 +145,9 @@ def run_level(n: int, work: Path, call_s: int, workers: int | None) -> dict[str,
             "box_cpu_pct_of_one_core": round(box_cpu, 1),
             "box_cpu_pct_per_call": round(box_cpu / n, 3),
             "sipp_cpu_pct_of_one_core": round(sipp_cpu, 1),
-            "box_rss_mb_loaded": round(samples["end"][1] / 2**20, 1),
-            "box_rss_mb_idle": round(idle_rss / 2**20, 1),
-            "box_rss_mb_per_call": round((samples["end"][1] - idle_rss) / 2**20 / n, 2),
+            "box_pss_mb_loaded": round(samples["end"][1] / 2**20, 1),
+            "box_pss_mb_idle": round(idle_mem / 2**20, 1),
+            "box_pss_mb_per_call": round((samples["end"][1] - idle_mem) / 2**20 / n, 2),
             "box_idle_cpu_pct": round((idle_cpu1 - idle_cpu0) / 10 * 100, 2),
             "recordings": len(durations),
             "recordings_full_length": sum(1 for d in durations if d >= call_s - 0.5),
