@@ -33,6 +33,8 @@ def test_worked_example() -> None:
     plan = agents_needed(200, 180, 0.80, 20)
     assert plan.traffic_erlangs == pytest.approx(10)
     assert plan.agents == 14
+    assert plan.service_level == pytest.approx(0.888, abs=1e-3)  # the published figure for this example
+    assert service_level(13, 10, 180, 20) == pytest.approx(0.796, abs=1e-3)
     assert service_level(13, 10, 180, 20) < 0.80 <= plan.service_level
     assert plan.service_level == pytest.approx(1 - erlang_c(14, 10) * math.exp(-4 * 20 / 180))
     assert plan.asa_s == pytest.approx(average_speed_of_answer(14, 10, 180))
