@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 
+from appliance.acd.events import CallbackFinished, CallbackRequested, CallbackRetry, CallerJoined
 from appliance.domain.errors import DomainError, IllegalTransition
 
 
@@ -115,3 +117,40 @@ class CallbackBook:
         cb.move(state)
         self._by_call.pop(cb.call_id, None)
         self._active.pop((cb.number, cb.queue_id), None)
+
+
+@dataclass(frozen=True)
+class CallbackRecord:
+    """What it takes to re-queue a callback after a restart."""
+
+    call_id: str
+    queue_id: str
+    number: str
+    priority: int = 0
+    skills: tuple[str, ...] = ()
+    attempts: int = 0
+
+
+def pending_callbacks(events: Iterable[object]) -> list[CallbackRecord]:
+    """Callbacks requested and not finished in an event log, in their original queue order."""
+    joined: dict[str, CallerJoined] = {}
+    order: list[str] = []
+    pending: dict[str, CallbackRecord] = {}
+    for ev in events:
+        if isinstance(ev, CallerJoined):
+            joined[ev.call_id] = ev
+            order.append(ev.call_id)
+        elif isinstance(ev, CallbackRequested):
+            j = joined.get(ev.call_id)
+            priority, skills = (j.priority, j.skills) if j else (0, ())
+            pending[ev.call_id] = CallbackRecord(ev.call_id, ev.queue_id, ev.number, priority, skills)
+        elif isinstance(ev, CallbackRetry) and ev.call_id in pending:
+            old = pending[ev.call_id]
+            pending[ev.call_id] = CallbackRecord(
+                old.call_id, old.queue_id, old.number, old.priority, old.skills, ev.attempts
+            )
+        elif isinstance(ev, CallbackFinished):
+            pending.pop(ev.call_id, None)
+    rank = {c: i for i, c in enumerate(order)}
+    records = sorted(pending.values(), key=lambda r: (-r.priority, rank.get(r.call_id, len(rank))))
+    return records

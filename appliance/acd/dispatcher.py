@@ -4,77 +4,28 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from appliance.acd.agent import Agent, AgentState
-from appliance.acd.callback import Callback, CallbackBook, CallbackState
-from appliance.acd.destination import Destination
+from appliance.acd.callback import Callback, CallbackBook, CallbackRecord, CallbackState
 from appliance.acd.events import (
-    AgentEvent,
     CallAbandoned,
     CallAnswered,
     CallbackFinished,
     CallbackRequested,
+    CallbackRetry,
     CallEnded,
     CallerJoined,
     CallOffered,
     CallOverflowed,
     CallTimedOut,
     CallTransferred,
-    QueueEvent,
 )
+from appliance.acd.outcome import Dial, Offer, Outcome, Redirect
 from appliance.acd.queue import Caller, EmptyRule, Queue, is_empty
 from appliance.acd.strategies import Candidate, choose
 from appliance.domain.clock import Clock
 from appliance.domain.errors import DomainError
-
-Event = AgentEvent | QueueEvent
-
-
-@dataclass(frozen=True)
-class Offer:
-    """Ring these agents with this call; for a callback, dial the customer once an agent answers."""
-
-    call_id: str
-    queue_id: str
-    agent_ids: tuple[str, ...]
-    ring_timeout_s: float
-    callback: bool = False
-
-
-@dataclass(frozen=True)
-class Redirect:
-    """Send this caller out of the queue to `destination` (overflow, timeout, empty queue)."""
-
-    call_id: str
-    destination: Destination
-    reason: str
-
-
-@dataclass(frozen=True)
-class Dial:
-    """Dial the customer of a callback and bridge them to the agent already on the line."""
-
-    call_id: str
-    number: str
-    agent_id: str
-
-
-@dataclass
-class Outcome:
-    """What a command changed: events for the log, and what the media layer must do."""
-
-    events: list[Event] = field(default_factory=list)
-    offers: list[Offer] = field(default_factory=list)
-    redirects: list[Redirect] = field(default_factory=list)
-    dials: list[Dial] = field(default_factory=list)
-
-    def extend(self, other: Outcome) -> None:
-        """Append another outcome's contents."""
-        self.events += other.events
-        self.offers += other.offers
-        self.redirects += other.redirects
-        self.dials += other.dials
 
 
 @dataclass
@@ -177,6 +128,7 @@ class Dispatcher:
                 number=number,
                 priority=priority,
                 position=position,
+                skills=tuple(sorted(caller.skills)),
             )
         )
         return out
@@ -329,7 +281,37 @@ class Dispatcher:
         original.not_before = now + self.callbacks.policy.retry_delay_s
         q.insert(original)
         self._where[call_id] = q.queue_id
+        out.events.append(
+            CallbackRetry(
+                queue_id=q.queue_id,
+                call_id=call_id,
+                at=now,
+                attempts=cb.attempts,
+                retry_in_s=self.callbacks.policy.retry_delay_s,
+            )
+        )
         return out
+
+    def restore_callback(self, record: CallbackRecord) -> None:
+        """Re-queue a callback recovered from the event log after a restart (in log order, so places hold)."""
+        q = self.queue(record.queue_id)
+        if record.call_id in self._where or record.call_id in self._talking:
+            raise DomainError(f"call {record.call_id} is already in the ACD")
+        now = self._clock.monotonic()
+        cb = self.callbacks.open(record.call_id, record.queue_id, record.number, now)
+        cb.attempts = record.attempts
+        self._seq += 1
+        caller = Caller(
+            record.call_id,
+            cb.number,
+            joined_at=now,
+            seq=self._seq,
+            priority=record.priority,
+            skills=frozenset(record.skills),
+            callback=True,
+        )
+        q.insert(caller)
+        self._where[record.call_id] = q.queue_id
 
     def cancel_callback(self, call_id: str) -> Outcome:
         """Cancel a callback still queued (the customer or a supervisor asked)."""

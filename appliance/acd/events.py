@@ -111,7 +111,7 @@ class CallerJoined(QueueEvent):
     number: str
     priority: int
     position: int  # 1 = at the head
-    callback: bool = False
+    skills: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -177,6 +177,14 @@ class CallbackRequested(QueueEvent):
 
     number: str
     wait_s: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallbackRetry(QueueEvent):
+    """A callback's dial failed; it waits `retry_in_s` in its old place before the next attempt."""
+
+    attempts: int
+    retry_in_s: float
 
 
 @dataclass(frozen=True, kw_only=True)

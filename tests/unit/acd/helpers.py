@@ -5,7 +5,8 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable
 
-from appliance.acd.dispatcher import Dispatcher, Outcome
+from appliance.acd.dispatcher import Dispatcher
+from appliance.acd.outcome import Outcome
 from appliance.acd.queue import Member, Queue, QueueConfig
 from appliance.domain.clock import ManualClock
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from appliance.acd.callback import CallbackPolicy, CallbackState, DuplicateCallback, transition
+from appliance.acd.callback import (
+    CallbackPolicy,
+    CallbackRecord,
+    CallbackState,
+    DuplicateCallback,
+    pending_callbacks,
+    transition,
+)
 from appliance.acd.dispatcher import Dispatcher
 from appliance.acd.events import CallbackFinished, CallbackRequested
 from appliance.acd.queue import QueueConfig
@@ -64,7 +71,9 @@ def test_failed_dial_retries_in_the_same_place_then_gives_up() -> None:
     d.hangup("c1")
     assert offered(d.step()) == [("c2", ("a",))]
     d.answered("c2", "a")
-    assert d.customer_failed("c2").events[-1].new == "available"  # type: ignore[union-attr]
+    out = d.customer_failed("c2")
+    assert [type(e).__name__ for e in out.events] == ["AgentCallEnded", "CallbackRetry"]
+    assert d.agent("a").is_available()
     assert d.queue("q").position("c2") == 1  # back at its old place, ahead of c3
     assert d.next_deadline() == clock.monotonic() + 60
     assert offered(d.step()) == [("c3", ("a",))]  # not before the retry delay
@@ -127,3 +136,37 @@ def test_callback_transition_table() -> None:
                 transition(final, new)
     with pytest.raises(IllegalTransition):
         transition(S.QUEUED, S.DIALING)
+
+
+def test_callbacks_survive_a_restart_through_the_event_log() -> None:
+    d, _ = build(QueueConfig("q"), ["a"])
+    d.callbacks.policy = CallbackPolicy(max_attempts=3, retry_delay_s=60)
+    d.agent("a").pause("x")
+    log = []
+    for call, prio in (("c1", 0), ("c2", 0), ("c3", 0), ("vip", 2), ("c4", 0)):
+        log += d.join("q", call, "0600", priority=prio, skills={"pl"} if call == "c3" else None).events
+    log += d.request_callback("c3", "0600333").events
+    log += d.request_callback("c1", "0600111").events
+    log += d.request_callback("vip", "0600999").events
+    log += d.request_callback("c4", "0600444").events
+    log += d.cancel_callback("c4").events
+    d.agent("a").unpause()
+    out = d.step()  # vip first
+    log += out.events
+    log += d.answered("vip", "a").events
+    log += d.customer_failed("vip").events
+    records = pending_callbacks(log)
+    assert [(r.call_id, r.priority, r.attempts) for r in records] == [("vip", 2, 1), ("c1", 0, 0), ("c3", 0, 0)]
+    assert records[2].skills == ("pl",)
+
+    # The controller restarts: a fresh dispatcher, the callbacks re-queued in log order before new callers.
+    d2, _ = build(QueueConfig("q"), ["a"], login=False)
+    for r in records:
+        d2.restore_callback(r)
+    d2.join("q", "new", "0600")
+    assert [c.call_id for c in d2.queue("q").waiting] == ["vip", "c1", "c3", "new"]
+    assert d2.callbacks.get("vip").attempts == 1  # type: ignore[union-attr]
+    with pytest.raises(DuplicateCallback):
+        d2.request_callback("new", "0600111")
+    with pytest.raises(DomainError, match="already in the ACD"):
+        d2.restore_callback(CallbackRecord("c1", "q", "0600555"))
