@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import aiosqlite
 
@@ -16,6 +17,7 @@ from appliance.web_services.errors import Conflict, Invalid, NotFound
 from appliance.web_services.tx import Writer
 
 MAX_MEMBERS = 32
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ class DirectoryAdmin:
         self._realm = realm
         self._on_change = on_change
 
-    async def _change(self, fn: Callable[[sqlite3.Connection], object]) -> object:
+    async def _change(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         result = await self._writer.run(fn)
         await self._on_change()
         return result
@@ -131,9 +133,7 @@ class DirectoryAdmin:
                          display_name=new.display_name, enabled=new.enabled)
             return new
 
-        result = await self._change(go)
-        assert isinstance(result, Extension)
-        return result
+        return await self._change(go)
 
     async def delete_extension(self, actor: Actor, number: str) -> None:
         """Delete an extension; it leaves every ring group it was in."""

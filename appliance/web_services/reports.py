@@ -7,7 +7,7 @@ import io
 import json
 import sqlite3
 from collections.abc import AsyncIterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -187,7 +187,3 @@ class Reports:
             cols = ("id", "at", "service", "event", "detail")
             return [dict(zip(cols, tuple(r), strict=True)) for r in await cur.fetchall()]
 
-
-def recording_dict(rec: Recording) -> dict[str, Any]:
-    """A recording as plain data."""
-    return asdict(rec)

@@ -158,3 +158,25 @@ async def test_roles_on_ring_groups(box: Box) -> None:
                               ("DELETE", "/api/v1/ring-groups/600", None)):
         assert (await sup.request(method, url, json=body)).status_code == 403
     assert await box.snapshot() == before
+
+
+async def test_concurrent_admin_changes_and_cdr_writes_all_land(box: Box) -> None:
+    """Admin writes run on their own connection: none is lost, none sweeps a CDR into its transaction."""
+    import asyncio
+
+    from appliance.storage.calls import CallStore
+    from tests.unit.web.test_api_reports import T0
+
+    c = await box.login("admin")
+    store = CallStore(box.ctl.db)
+
+    async def cdr(i: int) -> None:
+        await store.cdr_open(f"busy{i}", "extension", "101", "102", T0)
+
+    creates = [c.post("/api/v1/extensions", json={"number": f"3{i:02d}"}) for i in range(20)]
+    refused = [c.post("/api/v1/extensions", json={"number": "101"}) for _ in range(5)]  # roll back mid-traffic
+    results = await asyncio.gather(*creates, *refused, *[cdr(i) for i in range(40)])
+    assert [r.status_code for r in results[:25]] == [201] * 20 + [409] * 5
+    assert len(await box.rows("SELECT * FROM extensions WHERE number LIKE '3%'")) == 20
+    assert len(await box.rows("SELECT * FROM cdrs WHERE call_id LIKE 'busy%'")) == 40
+    assert len(box.ctl.sessions.directory.extensions) == 23
