@@ -13,6 +13,7 @@ from appliance.acd.agent import AgentState
 from appliance.acd.callback import CallbackState, DuplicateCallback
 from appliance.acd.dispatcher import Dispatcher
 from appliance.acd.events import AgentReserved, CallbackRequested
+from appliance.acd.kpi import KpiBoard
 from appliance.acd.queue import Member, Queue, QueueConfig, Strategy, Tier
 from appliance.domain.clock import ManualClock
 
@@ -39,7 +40,6 @@ def make(
     d = Dispatcher(clock, random.Random(seed))
     for a in AGENTS:
         d.add_agent(a, max_misses=2)
-        d.agent(a).login()
     for qi, qid in enumerate(("q0", "q1")):
         cfg = QueueConfig(
             qid,
@@ -84,6 +84,48 @@ def check_invariants(d: Dispatcher) -> None:
     assert len(numbers) == len(set(numbers)), "duplicate callback"
 
 
+def _record_events(d: Dispatcher, board: KpiBoard) -> None:
+    """Feed every event the dispatcher and its agents emit into the board, as the controller would."""
+    for name in (
+        "join", "step", "answered", "no_answer", "abandon", "hangup", "request_callback",
+        "customer_answered", "customer_failed", "cancel_callback",
+    ):  # fmt: skip
+        command = getattr(d, name)
+
+        def recorded(*args: Any, _command: Any = command, **kwargs: Any) -> Any:
+            out = _command(*args, **kwargs)
+            board.apply_all(out.events)
+            return out
+
+        setattr(d, name, recorded)
+    for agent in d.agents.values():
+        for name in ("login", "logout", "pause", "unpause", "ready"):
+            command = getattr(agent, name)
+
+            def recorded_agent(*args: Any, _command: Any = command, **kwargs: Any) -> Any:
+                events = _command(*args, **kwargs)
+                board.apply_all(events)
+                return events
+
+            setattr(agent, name, recorded_agent)
+
+
+def check_board(d: Dispatcher, board: KpiBoard, now: float) -> None:
+    """The live KPIs folded from the events agree with the dispatcher's own state."""
+    waiting_callers = [c for _, c in waiting(d) if not c.callback]
+    for qid in d.queues:
+        k = board.snapshot(qid, now)
+        real = [c for c in waiting_callers if d.queue(qid).find(c.call_id) is c]
+        assert k.waiting == len(real)
+        assert k.longest_wait_s == max((now - c.joined_at for c in real), default=0.0)
+        assert k.callbacks_waiting == sum(1 for cb in d.callbacks.active() if cb.queue_id == qid)
+    seen = board.agents_by_state(d.agents)
+    real_states: dict[str, int] = {}
+    for agent in d.agents.values():
+        real_states[agent.state.value] = real_states.get(agent.state.value, 0) + 1
+    assert seen == real_states
+
+
 def check_step(d: Dispatcher, now: float, before: dict[str, AgentState], out: Any) -> None:
     for ev in out.events:
         if isinstance(ev, AgentReserved):
@@ -125,6 +167,10 @@ def test_random_traffic_keeps_every_invariant(
 ) -> None:
     clock = ManualClock()
     d = make(clock, strategy, seed, membership, levels)
+    board = KpiBoard()
+    _record_events(d, board)
+    for a in AGENTS:
+        d.agent(a).login()
     n = 0
     for op in script:
         kind = op[0]
@@ -178,3 +224,4 @@ def test_random_traffic_keeps_every_invariant(
             elif kind == "ready" and state is AgentState.WRAP_UP:
                 agent.ready()
         check_invariants(d)
+        check_board(d, board, clock.monotonic())
