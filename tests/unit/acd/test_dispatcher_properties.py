@@ -112,10 +112,9 @@ def _record_events(d: Dispatcher, board: KpiBoard) -> None:
 
 def check_board(d: Dispatcher, board: KpiBoard, now: float) -> None:
     """The live KPIs folded from the events agree with the dispatcher's own state."""
-    waiting_callers = [c for _, c in waiting(d) if not c.callback]
     for qid in d.queues:
         k = board.snapshot(qid, now)
-        real = [c for c in waiting_callers if d.queue(qid).find(c.call_id) is c]
+        real = [c for c in d.queue(qid).waiting if not c.callback]
         assert k.waiting == len(real)
         assert k.longest_wait_s == max((now - c.joined_at for c in real), default=0.0)
         assert k.callbacks_waiting == sum(1 for cb in d.callbacks.active() if cb.queue_id == qid)
