@@ -65,6 +65,26 @@ def box_pids(data_dir: Path, supervisor: int) -> list[int]:
     return sorted(set(find_pids(str(data_dir))) | {supervisor})
 
 
+def kind_of(pid: int) -> str:
+    """kamailio, worker, controller or supervisor, from the command line."""
+    try:
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return "gone"
+    for needle, kind in (("kamailio", "kamailio"), (" worker ", "workers"), (" controller ", "controller")):
+        if needle in cmd:
+            return kind
+    return "supervisor"
+
+
+def cpu_by_kind(pids: list[int]) -> dict[str, float]:
+    """CPU seconds per kind of process."""
+    out: dict[str, float] = {}
+    for p in pids:
+        out[kind_of(p)] = out.get(kind_of(p), 0.0) + cpu_seconds(p)
+    return out
+
+
 def sample(pids: list[int]) -> tuple[float, int]:
     """(cpu seconds, pss bytes) summed over pids."""
     return sum(cpu_seconds(p) for p in pids), sum(pss_bytes(p) for p in pids)
@@ -111,12 +131,14 @@ def run_level(n: int, work: Path, call_s: int, workers: int | None) -> dict[str,
             cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         samples: dict[str, tuple[float, int, float]] = {}
+        kinds: dict[str, dict[str, float]] = {}
         for label, at in (("start", 25.0), ("end", 95.0)):
             while time.monotonic() - t0 < at and caller.poll() is None:
                 time.sleep(0.2)
             pids = box_pids(box.data_dir, box.proc.pid)  # type: ignore[union-attr]
             cpu, mem = sample(pids)
             samples[label] = (cpu, mem, cpu_seconds(caller.pid) + cpu_seconds(agent.pid))
+            kinds[label] = cpu_by_kind(pids)
         window = 70.0
         caller.wait(total // rate + call_s + 120)
         agent.terminate()
@@ -144,6 +166,10 @@ def run_level(n: int, work: Path, call_s: int, workers: int | None) -> dict[str,
             "setup_ms_p99": p99(rtts),
             "box_cpu_pct_of_one_core": round(box_cpu, 1),
             "box_cpu_pct_per_call": round(box_cpu / n, 3),
+            "cpu_pct_by_process": {
+                k: round((kinds["end"].get(k, 0) - kinds["start"].get(k, 0)) / window * 100, 1)
+                for k in kinds["end"]
+            },
             "sipp_cpu_pct_of_one_core": round(sipp_cpu, 1),
             "box_pss_mb_loaded": round(samples["end"][1] / 2**20, 1),
             "box_pss_mb_idle": round(idle_mem / 2**20, 1),
