@@ -414,7 +414,12 @@ class Dispatcher:
                 pools[q.queue_id] = pool
                 heads += [(q, c) for c in q.waiting if not c.offered_to and c.not_before <= now]
         heads.sort(key=lambda qc: (-qc[1].priority, qc[1].joined_at, qc[1].seq))
+        # Free agents only get fewer during a step, so a need nobody could meet stays unmet: skip it.
+        unmet: set[tuple[str, frozenset[str], int]] = set()
         for q, caller in heads:
+            need = (q.queue_id, caller.skills, q.config.min_level(caller.waited(now)) if caller.skills else 0)
+            if need in unmet:
+                continue
             candidates = [
                 Candidate(q.members[a], self.agents[a], i)
                 for i, a in pools[q.queue_id]
@@ -422,6 +427,7 @@ class Dispatcher:
             ]
             chosen = choose(q, candidates, self._rng)
             if not chosen:
+                unmet.add(need)
                 continue
             for agent_id in chosen:
                 out.events += self.agents[agent_id].reserve(caller.call_id, q.queue_id)
