@@ -13,6 +13,7 @@ from typing import TextIO
 import aiosqlite
 import uvicorn
 
+from appliance.cloud import start_cloud
 from appliance.config import Settings, edge_token
 from appliance.controller.edge import EdgeService
 from appliance.controller.edge_http import build_edge_app
@@ -125,6 +126,7 @@ async def run_controller(settings: Settings) -> None:
     """Run the controller until SIGINT/SIGTERM."""
     ctl = await build_controller(settings)
     await ctl.rpc.start()
+    cloud = await start_cloud(ctl)
     internal = uvicorn.Server(
         uvicorn.Config(
             build_edge_app(ctl.edge, edge_token(settings)),
@@ -167,4 +169,6 @@ async def run_controller(settings: Settings) -> None:
     with contextlib.suppress(Exception):
         await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 5)
     await ctl.sessions.drain()
+    if cloud is not None:
+        await cloud.stop()
     await ctl.db.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -30,6 +31,11 @@ class CallStore:
 
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
+        self.listeners: list[Callable[[], None]] = []  # told after every durable write
+
+    def _changed(self) -> None:
+        for listener in self.listeners:
+            listener()
 
     async def cdr_open(
         self, call_id: str, kind: str, caller: str, callee: str, started: datetime, worker: str | None = None
@@ -67,6 +73,7 @@ class CallStore:
             " WHERE call_id = ? AND ended_at IS NULL",
             params,
         )
+        self._changed()
         return cur.rowcount == 1
 
     async def cdr_set_worker(self, call_id: str, worker: str) -> None:
@@ -107,9 +114,12 @@ class CallStore:
             "INSERT INTO alarms(raised_at, severity, code, message) VALUES (?, ?, ?, ?)",
             (iso(at), severity, code, message),
         )
+        self._changed()
 
     async def clear_alarm(self, at: datetime, code: str) -> None:
         """Clear an open alarm."""
-        await self._db.execute(
+        cur = await self._db.execute(
             "UPDATE alarms SET cleared_at = ? WHERE code = ? AND cleared_at IS NULL", (iso(at), code)
         )
+        if cur.rowcount:
+            self._changed()

@@ -113,17 +113,21 @@ class Outbox:
         return env
 
     async def append_many(
-        self, stream: str, events: Sequence[tuple[str, dict[str, Any]]]
+        self, stream: str, events: Sequence[tuple[str, dict[str, Any]]],
+        also: Sequence[tuple[str, Sequence[Any]]] = (),
     ) -> list[Envelope]:
-        """Add several events of one stream in one transaction (all or none)."""
+        """Add several events of one stream in one transaction (all or none); `also` are
+        statements run in that same transaction (an exporter marks its rows exported)."""
         check = _checked(stream, events)
         # Shielded: a cancelled caller never interrupts a transaction half way.
-        out = await asyncio.shield(self._append_tx(stream, check))
+        out = await asyncio.shield(self._append_tx(stream, check, also))
         for listener in self._listeners:
             listener()
         return out
 
-    async def _append_tx(self, stream: str, check: list[tuple[str, str]]) -> list[Envelope]:
+    async def _append_tx(
+        self, stream: str, check: list[tuple[str, str]], also: Sequence[tuple[str, Sequence[Any]]] = ()
+    ) -> list[Envelope]:
         out: list[Envelope] = []
         async with self._lock:
             seq_before = self._seq
@@ -132,6 +136,8 @@ class Outbox:
             try:
                 for type_, blob in check:
                     out.append(await self._insert(stream, type_, blob))
+                for sql, params in also:
+                    await self._conn.execute(sql, tuple(params))
                 await self._conn.execute(
                     "UPDATE sync_node SET seq = ? WHERE node = ?", (self._seq, self.node)
                 )
