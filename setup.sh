@@ -11,7 +11,8 @@ APT_PACKAGES=(
   kamailio-utils-modules
   sip-tester mosquitto mosquitto-clients espeak-ng sox
   python3-venv python3-dev build-essential
-  systemd dnsmasq-base isc-dhcp-server iproute2
+  systemd dnsmasq-base isc-dhcp-server iproute2 openssl
+  chromium chromium-driver
 )
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }

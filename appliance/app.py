@@ -27,6 +27,7 @@ from appliance.sip.kamailio import EdgeConfig
 from appliance.storage.calls import CallStore
 from appliance.storage.db import open_db
 from appliance.storage.directory import DirectoryStore, NewExtension
+from appliance.web_services.certs import ensure_certificate
 from web.local.app import build_web_app
 
 log = logging.getLogger(__name__)
@@ -134,10 +135,11 @@ async def run_controller(settings: Settings) -> None:
             access_log=False, lifespan="off",
         )
     )
+    cert, key = ensure_certificate(settings.data_dir)
     web = uvicorn.Server(
         uvicorn.Config(
             build_web_app(ctl), host=settings.web_ip, port=settings.web_port,
-            log_level="warning", lifespan="off",
+            log_level="warning", lifespan="off", ssl_certfile=str(cert), ssl_keyfile=str(key),
         )
     )
     # uvicorn captures SIGINT/SIGTERM while serving and re-raises them when it exits,

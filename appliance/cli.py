@@ -128,6 +128,19 @@ def cmd_extension_passwd(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_admin_create(args: argparse.Namespace) -> int:
+    """Create a web admin or reset one's password (first start or recovery)."""
+    from appliance.web_services.cli_admin import admin_create
+    from appliance.web_services.errors import Invalid
+
+    try:
+        print(admin_create(args.data_dir, args.username, args.password))
+    except Invalid as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser."""
     ap = argparse.ArgumentParser(prog="appliance", description="Edge contact-center appliance")
@@ -173,6 +186,14 @@ def build_parser() -> argparse.ArgumentParser:
     fl = sub.add_parser("fleet", help="run the fleet service (cloud side); options after -- go to it")
     fl.add_argument("fleet_args", nargs=argparse.REMAINDER)
     fl.set_defaults(func=cmd_fleet)
+
+    adm = sub.add_parser("admin", help="web admin accounts")
+    adm_sub = adm.add_subparsers(dest="admin_cmd", required=True)
+    ac = adm_sub.add_parser("create", help="create an admin, or reset one's password")
+    _common(ac)
+    ac.add_argument("username")
+    ac.add_argument("--password", default=None, help="omit to generate one (printed once)")
+    ac.set_defaults(func=cmd_admin_create)
 
     ext = sub.add_parser("extension", help="manage extensions")
     ext_sub = ext.add_subparsers(dest="ext_cmd", required=True)

@@ -19,9 +19,9 @@ from appliance.supervisor import ChildSpec, Supervisor, python_argv
 log = logging.getLogger(__name__)
 
 
-async def _wait_http(url: str, timeout: float = 30.0) -> None:
+async def _wait_http(url: str, timeout: float = 30.0, verify: str | bool = True) -> None:
     deadline = time.monotonic() + timeout
-    async with httpx.AsyncClient() as client:
+    async with httpx.AsyncClient(verify=verify) as client:
         while time.monotonic() < deadline:
             try:
                 r = await client.get(url, timeout=0.5)
@@ -48,7 +48,9 @@ def child_specs(settings: Settings, config_path: str) -> list[ChildSpec]:
 
     async def controller_ready() -> None:
         await _wait_socket(settings)
-        await _wait_http(f"http://127.0.0.1:{settings.web_port}/healthz")
+        # The web port speaks HTTPS with the box's self-signed certificate; this loopback
+        # readiness probe only asks whether it answers.
+        await _wait_http(f"https://127.0.0.1:{settings.web_port}/healthz", verify=False)
 
     async def kamailio_ready() -> None:
         await kamailio.wait_ready("127.0.0.1" if settings.sip_ip == "0.0.0.0" else settings.sip_ip, settings.sip_port)

@@ -6,6 +6,7 @@ import json
 import re
 import signal
 import sqlite3
+import ssl
 import subprocess
 import sys
 import threading
@@ -68,8 +69,12 @@ class Appliance:
                 self.passwords[m.group(1)] = m.group(2)
 
     def status(self) -> dict[str, Any]:
-        """The controller's status document."""
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.web_port}/api/v1/status", timeout=2) as r:
+        """The controller's status document (HTTPS with the box's self-signed certificate)."""
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE  # loopback only; the certificate is tested in tests/*/web
+        url = f"https://127.0.0.1:{self.web_port}/api/v1/status"
+        with urllib.request.urlopen(url, timeout=2, context=ctx) as r:
             return dict(json.loads(r.read()))
 
     def wait_workers(self, n: int, timeout: float = 60.0) -> None:
