@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from appliance.controller.recordings import RecordingIndexer
 from appliance.controller.rpc import RpcError, WorkerLink
@@ -24,6 +25,9 @@ from appliance.domain.dialplan import Directory, MediaService, hunt_order
 from appliance.domain.placement import Placement
 from appliance.domain.session_state import SessionState, transition
 from appliance.storage.calls import CallStore
+
+if TYPE_CHECKING:
+    from appliance.controller.queues import QueueService
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +91,7 @@ class SessionManager:
         self.clock = clock
         self.data_dir = data_dir
         self.edge_uri = edge_uri  # e.g. "127.0.0.1:5060": where workers dial extensions
+        self.queues: QueueService | None = None  # the ACD wiring (controller/queues.py)
         self.directory = directory
         self.sessions: dict[str, Session] = {}
         self._by_leg: dict[tuple[str, str], Session] = {}
@@ -96,6 +101,18 @@ class SessionManager:
         # result and the leg's first events in one burst): kept until the leg is tracked.
         self._early: OrderedDict[tuple[str, str], list[dict[str, Any]]] = OrderedDict()
         self._bg: set[asyncio.Task[Any]] = set()
+
+    @property
+    def directory(self) -> Directory:
+        """The numbering plan routing uses (queue numbers come from the queue service)."""
+        return self._directory
+
+    @directory.setter
+    def directory(self, value: Directory) -> None:
+        # An admin reload re-reads extensions and ring groups only: keep the queues.
+        if self.queues is not None and not value.queues:
+            value = dataclasses.replace(value, queues=self.queues.numbers())
+        self._directory = value
 
     # ----- placement, asked by the edge API -----
 
@@ -205,6 +222,10 @@ class SessionManager:
         try:
             if session.service is MediaService.ECHO:
                 await self._echo(session)
+            elif session.service in (MediaService.QUEUE, MediaService.AGENT_FEATURE):
+                if self.queues is None:
+                    raise RuntimeError("no queue service wired")
+                await self.queues.run(session)
             else:
                 await self._ring_group(session)
         except CallEnded as ended:
@@ -250,6 +271,15 @@ class SessionManager:
                 return
             return
         raise CallEnded(480, "no_answer")
+
+    async def start_recording(self, session: Session, parties: list[str], legs: list[str]) -> None:
+        """Record each party's leg (merged to one stereo WAV and indexed when the worker closes it)."""
+        link, _ = self._need(session)
+        base = self._recording_base(session)
+        started = self.clock.now()
+        self.indexer.note_started(base, session.call_id, parties, started)
+        data = await link.command("record", legs=legs, path_base=str(base))
+        self._recordings[(link.name, str(data["recording"]))] = (session.call_id, parties, started)
 
     async def _ring(self, session: Session, member: str, ring_seconds: int) -> str | None:
         """Dial one member; return its leg if it answered in time, else None."""

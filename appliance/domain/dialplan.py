@@ -10,7 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from appliance.acd.feature_codes import FeatureCodes
+from appliance.domain.errors import DomainError
+
 ECHO_TEST = "*43"
+FEATURE_CODES = FeatureCodes()  # agent log in / out / pause / unpause from the desk phone
 
 
 class MediaService(Enum):
@@ -18,11 +22,19 @@ class MediaService(Enum):
 
     ECHO = "echo"
     RING_GROUP = "ring_group"
+    QUEUE = "queue"
+    AGENT_FEATURE = "agent_feature"
 
 
 # Call legs a session of each service will hold at most on its worker: the caller's leg
-# plus the legs it adds (a ring group hunts one member at a time).
-LEGS_NEEDED: dict[MediaService, int] = {MediaService.ECHO: 1, MediaService.RING_GROUP: 2}
+# plus the legs it adds (a ring group hunts one member at a time; a queue rings one agent
+# at a time; a feature code only plays a confirmation to the caller).
+LEGS_NEEDED: dict[MediaService, int] = {
+    MediaService.ECHO: 1,
+    MediaService.RING_GROUP: 2,
+    MediaService.QUEUE: 2,
+    MediaService.AGENT_FEATURE: 1,
+}
 
 
 @dataclass(frozen=True)
@@ -37,11 +49,21 @@ class RingGroup:
 
 
 @dataclass(frozen=True)
+class QueueNumber:
+    """A number that puts the caller in an ACD queue."""
+
+    number: str
+    name: str
+    members: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Directory:
     """The numbering plan as the controller knows it."""
 
     extensions: frozenset[str]
     ring_groups: dict[str, RingGroup] = field(default_factory=dict)
+    queues: dict[str, QueueNumber] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -79,6 +101,11 @@ def route(dialed: str, caller: str, directory: Directory) -> RouteDecision:
     """Decide where `dialed`, called by `caller`, goes."""
     if dialed == ECHO_TEST:
         return ToMedia(MediaService.ECHO, dialed)
+    feature = _feature_code(dialed, caller, directory)
+    if feature is not None:
+        return feature
+    if dialed in directory.queues:
+        return ToMedia(MediaService.QUEUE, dialed)
     if dialed in directory.ring_groups:
         group = directory.ring_groups[dialed]
         if not any(m != caller for m in group.members):
@@ -94,3 +121,16 @@ def route(dialed: str, caller: str, directory: Directory) -> RouteDecision:
 def hunt_order(group: RingGroup, caller: str) -> list[str]:
     """Members to ring in order, never the caller themself."""
     return [m for m in group.members if m != caller]
+
+
+def _feature_code(dialed: str, caller: str, directory: Directory) -> RouteDecision | None:
+    """An agent feature code (*45, *46, *47+reason, *48): only from a queue member's phone."""
+    try:
+        command = FEATURE_CODES.parse(dialed)
+    except DomainError:
+        return Reject(404, "Unknown Pause Reason")
+    if command is None:
+        return None
+    if not any(caller in q.members for q in directory.queues.values()):
+        return Reject(403, "Not A Queue Agent")
+    return ToMedia(MediaService.AGENT_FEATURE, dialed)

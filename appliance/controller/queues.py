@@ -1,0 +1,327 @@
+"""The ACD wired into real calls: queue callers and agent feature codes on media workers.
+
+The pure `Dispatcher` (appliance/acd) decides; this module carries its decisions out on a
+worker (ring the agent through Kamailio, bridge, record, overflow) and reports what really
+happened back to it (answered, no answer, abandoned, hung up). Every dispatcher outcome is
+folded into the live `KpiBoard` and appended durably to `queue_events`.
+
+A queue caller's session is one task (the SessionManager's). Dispatcher instructions for a
+call (offer, redirect) are delivered into that session's event queue as `acd_offer` /
+`acd_redirect` messages, so the flow reads one stream of events in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from typing import Any
+
+from appliance.acd.agent import AgentState
+from appliance.acd.destination import Destination, DestinationKind
+from appliance.acd.dispatcher import Dispatcher
+from appliance.acd.feature_codes import FeatureCodes, apply_command
+from appliance.acd.kpi import KpiBoard, QueueKpis
+from appliance.acd.outcome import Outcome
+from appliance.acd.queue import Member, Queue, QueueConfig, Strategy
+from appliance.controller.prompts import MOH, Prompts
+from appliance.controller.rpc import RpcError
+from appliance.controller.sessions import WORKER_LOST, CallEnded, Session, SessionManager
+from appliance.domain.clock import Clock
+from appliance.domain.dialplan import MediaService, QueueNumber, hunt_order
+from appliance.domain.errors import DomainError
+from appliance.domain.session_state import SessionState
+from appliance.storage.queues import QueueRow, QueueStore
+
+log = logging.getLogger(__name__)
+
+OFFER = "acd_offer"
+REDIRECT = "acd_redirect"
+OVERFLOW_RING_S = 20  # ring an overflow extension this long
+# Confirmation tones for feature codes: a high beep when done, a low one when refused.
+TONE_OK = {"freq1": 880, "on_ms": 400, "off_ms": 100}
+TONE_REFUSED = {"freq1": 330, "on_ms": 900, "off_ms": 100}
+# Seeded at the first start with the demo extensions (like the demo ring group).
+DEMO_QUEUE = QueueRow(
+    number="700", name="Support queue", members=("102", "103", "104", "105"), strategy="leastrecent",
+    wrap_up_s=5.0, ring_timeout_s=15.0, max_wait_s=120.0, on_timeout="extension:600",
+)
+
+
+def queue_from_row(row: QueueRow) -> Queue:
+    """The pure ACD queue for a stored one (raises DomainError on bad configuration)."""
+    try:
+        strategy = Strategy(row.strategy)
+    except ValueError:
+        raise DomainError(f"queue {row.number}: unknown strategy {row.strategy!r}") from None
+    if strategy is Strategy.RING_ALL:
+        # One agent leg at a time fits the 2 legs a queue session reserves on a worker.
+        raise DomainError(f"queue {row.number}: ringall is not wired to calls yet")
+    config = QueueConfig(
+        queue_id=row.number,
+        strategy=strategy,
+        wrap_up_s=row.wrap_up_s,
+        ring_timeout_s=row.ring_timeout_s,
+        max_wait_s=row.max_wait_s,
+        on_timeout=Destination.parse(row.on_timeout),
+    )
+    return Queue(config, [Member(m) for m in row.members])
+
+
+class QueueService:
+    """Owner of the dispatcher, the KPI board and the queue event log for the controller."""
+
+    def __init__(
+        self, *, manager: SessionManager, store: QueueStore, prompts: Prompts, clock: Clock, seed: int = 0
+    ) -> None:
+        self.manager = manager
+        self.store = store
+        self.prompts = prompts
+        self.clock = clock
+        self.dispatcher = Dispatcher(clock, random.Random(seed))
+        self.board = KpiBoard()
+        self.codes = FeatureCodes()
+        self.rows: dict[str, QueueRow] = {}
+        self._pending: list[Any] = []
+        self._write_lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._timer: asyncio.Task[None] | None = None
+
+    # ----- configuration and reads -----
+
+    def configure(self, rows: list[QueueRow]) -> None:
+        """Load queues and their members into the dispatcher (a bad queue is logged and skipped)."""
+        for row in rows:
+            try:
+                queue = queue_from_row(row)
+                for agent_id in row.members:
+                    if agent_id not in self.dispatcher.agents:
+                        self.dispatcher.add_agent(agent_id, max_misses=row.max_misses)
+                self.dispatcher.add_queue(queue)
+            except DomainError as exc:
+                log.error("queue %s not loaded: %s", row.number, exc)
+                continue
+            self.rows[row.number] = row
+
+    def numbers(self) -> dict[str, QueueNumber]:
+        """Queue numbers for the dial plan."""
+        return {n: QueueNumber(n, r.name, r.members) for n, r in self.rows.items()}
+
+    def kpis(self) -> dict[str, QueueKpis]:
+        """Live figures per queue (KpiBoard snapshot now)."""
+        now = self.clock.monotonic()
+        return {q: self.board.snapshot(q, now) for q in self.rows}
+
+    def agent_states(self) -> dict[str, str]:
+        """Each agent's state (with the pause reason when paused)."""
+        out = {}
+        for agent_id, agent in sorted(self.dispatcher.agents.items()):
+            state = agent.state.value
+            out[agent_id] = f"{state}:{agent.pause_reason}" if agent.pause_reason else state
+        return out
+
+    # ----- the dispatcher's clock -----
+
+    async def start(self) -> None:
+        """Run the timer that calls step() at the dispatcher's next deadline (started at first use)."""
+        if self._timer is None:
+            self._timer = asyncio.create_task(self._timer_loop(), name="acd-timer")
+
+    async def stop(self) -> None:
+        """Stop the timer and flush the event log."""
+        if self._timer is not None:
+            self._timer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._timer
+            self._timer = None
+        await self._flush()
+
+    async def _timer_loop(self) -> None:
+        while True:
+            deadline = self.dispatcher.next_deadline()
+            delay = None if deadline is None else max(0.0, deadline - self.clock.monotonic())
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), delay)
+            if deadline is not None and self.clock.monotonic() >= deadline:
+                try:
+                    await self.tick()
+                except Exception:
+                    log.exception("ACD step failed")
+
+    async def tick(self) -> None:
+        """Apply what time changed (wrap-ups, max waits) and make offers."""
+        await self.apply(self.dispatcher.step())
+
+    async def apply(self, outcome: Outcome, *, step: bool = False) -> None:
+        """Carry out an outcome: deliver offers and redirects, fold events, log them durably."""
+        if step:
+            outcome.extend(self.dispatcher.step())
+        for offer in outcome.offers:
+            session = self.manager.sessions.get(offer.call_id)
+            if session is None:
+                log.error("offer for call %s with no session", offer.call_id)
+                continue
+            session.events.put_nowait(
+                {"event": OFFER, "agents": list(offer.agent_ids), "timeout": offer.ring_timeout_s}
+            )
+        for redirect in outcome.redirects:
+            session = self.manager.sessions.get(redirect.call_id)
+            if session is not None:
+                session.events.put_nowait(
+                    {"event": REDIRECT, "destination": str(redirect.destination), "reason": redirect.reason}
+                )
+        self.board.apply_all(outcome.events)
+        self._pending.extend(outcome.events)
+        if self._timer is None:
+            await self.start()
+        self._wake.set()
+        await self._flush()
+
+    async def _flush(self) -> None:
+        async with self._write_lock:
+            events, self._pending = self._pending, []
+            if events:
+                await self.store.append(events, self.clock.now(), self.clock.monotonic())
+
+    # ----- agent commands (feature codes and, later, the API) -----
+
+    async def agent_command(self, agent_id: str, dialed: str) -> None:
+        """Carry out a feature code for an agent; raises DomainError when refused (nothing changes)."""
+        command = self.codes.parse(dialed)
+        if command is None:
+            raise DomainError(f"{dialed!r} is not a feature code")
+        events = apply_command(self.dispatcher.agent(agent_id), command)
+        await self.apply(Outcome(events=list(events)), step=True)
+
+    # ----- media flows -----
+
+    async def run(self, session: Session) -> None:
+        """The flow for a queue or feature-code session."""
+        if session.service is MediaService.AGENT_FEATURE:
+            await self._feature(session)
+        else:
+            await self._caller(session)
+
+    async def _feature(self, s: Session) -> None:
+        m = self.manager
+        link, leg = m._need(s)
+        await link.command("answer", leg=leg, code=200)
+        await m._wait(s, {"leg_answered"}, leg, timeout=10)
+        await m._answered(s, None)
+        s.set_state(SessionState.CONNECTED)
+        try:
+            await self.agent_command(s.caller, s.target)
+            tone = TONE_OK
+        except DomainError as exc:
+            log.warning("feature code %s from %s refused: %s", s.target, s.caller, exc)
+            tone = TONE_REFUSED
+        await link.command("tone", leg=leg, loop=False, **tone)
+        await m._wait(s, {"playback_done"}, leg, timeout=5)
+
+    async def _caller(self, s: Session) -> None:
+        m = self.manager
+        link, leg = m._need(s)
+        row = self.rows[s.target]
+        await link.command("answer", leg=leg, code=200)
+        await m._wait(s, {"leg_answered"}, leg, timeout=10)
+        s.set_state(SessionState.HUNTING)
+        welcome = await self.prompts.path("queue-welcome", row.language)
+        await link.command("play", leg=leg, file=str(welcome))
+        await m._wait(s, {"playback_done"}, leg, timeout=60)
+        joined, cause = False, ""
+        try:
+            await self.apply(self.dispatcher.join(row.number, s.call_id, s.caller), step=True)
+            joined = True
+            await self._wait_in_queue(s, row)
+        except CallEnded as ended:
+            cause = ended.cause
+            if ended.cause == "caller_hangup":
+                raise CallEnded(ended.code, "abandoned") from None
+            raise
+        finally:
+            if joined:
+                await self._leave(s.call_id, lost=cause == WORKER_LOST)
+
+    async def _moh(self, s: Session, language: str) -> str:
+        link, leg = self.manager._need(s)
+        data = await link.command("play", leg=leg, file=str(await self.prompts.path(MOH, language)), loop=True)
+        return str(data["player"])
+
+    async def _wait_in_queue(self, s: Session, row: QueueRow) -> None:
+        m = self.manager
+        link, caller_leg = m._need(s)
+        moh: str | None = await self._moh(s, row.language)
+        while True:
+            msg = await s.events.get()
+            m._check_caller(s, msg, caller_leg)
+            kind = msg.get("event")
+            if kind == REDIRECT:
+                await self._overflow(s, Destination.parse(str(msg["destination"])), moh)
+                return
+            if kind != OFFER:
+                continue
+            agent_id = str(msg["agents"][0])
+            agent_leg = await m._ring(s, agent_id, max(1, round(float(msg["timeout"]))))
+            if agent_leg is None:
+                await self.apply(self.dispatcher.no_answer(s.call_id, agent_id), step=True)
+                continue
+            await self.apply(self.dispatcher.answered(s.call_id, agent_id), step=True)
+            if moh is not None:
+                with contextlib.suppress(RpcError):
+                    await link.command("stop_play", player=moh)
+                moh = None
+            await self._connect(s, agent_id, agent_leg, row.record)
+            return
+
+    async def _connect(self, s: Session, party: str, other_leg: str, record: bool) -> None:
+        """Bridge the caller to the answering party, record, and wait for either to hang up."""
+        m = self.manager
+        link, caller_leg = m._need(s)
+        await link.command("bridge", a=caller_leg, b=other_leg)
+        if record:
+            await m.start_recording(s, [s.caller, party], [caller_leg, other_leg])
+        await m._answered(s, party)
+        s.set_state(SessionState.CONNECTED)
+        await m._until_any_ends(s, {caller_leg, other_leg})
+
+    async def _overflow(self, s: Session, dest: Destination, moh: str | None) -> None:
+        """Max wait reached: dial the overflow extension (or hunt a ring group), music until answered."""
+        m = self.manager
+        link, _ = m._need(s)
+        if dest.kind is not DestinationKind.EXTENSION:
+            log.warning("call %s: overflow to %s is not wired; hanging up", s.call_id, dest)
+            raise CallEnded(480, "queue_timeout")
+        group = m.directory.ring_groups.get(dest.target)
+        targets = hunt_order(group, s.caller) if group else [dest.target]
+        ring_s = group.ring_seconds if group else OVERFLOW_RING_S
+        for target in targets:
+            leg = await m._ring(s, target, ring_s)
+            if leg is None:
+                continue
+            if moh is not None:
+                with contextlib.suppress(RpcError):
+                    await link.command("stop_play", player=moh)
+            await self._connect(s, target, leg, record=True)
+            return
+        raise CallEnded(480, "overflow_no_answer")
+
+    async def _leave(self, call_id: str, *, lost: bool) -> None:
+        """Take a call out of the ACD however its flow ended; agents on a lost worker are freed."""
+        d = self.dispatcher
+        try:
+            talking = d.answered_calls().get(call_id)
+            if talking is not None:
+                out = d.hangup(call_id)
+                agent = d.agent(talking[1])
+                if lost and agent.state is AgentState.WRAP_UP:
+                    out.events += agent.ready()
+                await self.apply(out, step=True)
+                return
+            queue_id = next((q for q, queue in d.queues.items() if queue.find(call_id)), None)
+            if queue_id is not None:
+                await self.apply(d.abandon(call_id), step=True)
+        except DomainError:
+            log.exception("call %s could not leave the ACD cleanly", call_id)
+
