@@ -13,10 +13,13 @@ from typing import TextIO
 import aiosqlite
 import uvicorn
 
+from appliance import provisioning_wiring
 from appliance.cloud import start_cloud
 from appliance.config import Settings, edge_token
 from appliance.controller.edge import EdgeService
 from appliance.controller.edge_http import build_edge_app
+from appliance.controller.prompts import MOH, Prompts
+from appliance.controller.queues import DEMO_QUEUE, QueueService
 from appliance.controller.recordings import RecordingIndexer
 from appliance.controller.rpc import RpcServer
 from appliance.controller.sessions import SessionManager
@@ -27,6 +30,7 @@ from appliance.sip.kamailio import EdgeConfig
 from appliance.storage.calls import CallStore
 from appliance.storage.db import open_db
 from appliance.storage.directory import DirectoryStore, NewExtension
+from appliance.storage.queues import QueueStore
 from appliance.web_services.certs import ensure_certificate
 from web.local.app import build_web_app
 
@@ -103,8 +107,9 @@ async def build_controller(settings: Settings, clock: Clock | None = None) -> Co
     if closed:
         log.warning("closed %d CDRs left open by an earlier crash or power cut", closed)
     directory = DirectoryStore(db, settings.realm)
+    created: list[NewExtension] = []
     if settings.demo:
-        await seed_demo(directory, sys.stdout)
+        created = await seed_demo(directory, sys.stdout)
     indexer = RecordingIndexer(settings.data_dir.resolve(), store)
     recovered = await indexer.recover()
     if recovered:
@@ -118,6 +123,16 @@ async def build_controller(settings: Settings, clock: Clock | None = None) -> Co
         edge_uri=f"127.0.0.1:{settings.sip_port}",
         directory=await directory.load(),
     )
+    queue_store = QueueStore(db)
+    if created:
+        await queue_store.create_queue(DEMO_QUEUE)
+        sys.stdout.write(f"  queue {DEMO_QUEUE.number} ({DEMO_QUEUE.name}): agents log in with *45\n\n")
+    prompts = Prompts(settings.data_dir.resolve())
+    sessions.queues = QueueService(manager=sessions, store=queue_store, prompts=prompts, clock=clock)
+    sessions.queues.configure(await queue_store.load())
+    sessions.directory = sessions.directory  # add the queue numbers to the dial plan
+    if sessions.queues.rows:
+        await prompts.prepare(["queue-welcome", MOH])
     edge = EdgeService(directory=directory, sessions=sessions, store=store, clock=clock)
     rpc = RpcServer(settings.rpc_socket, sessions.worker_up, sessions.on_event, sessions.worker_gone)
     return Controller(settings, db, sessions, edge, rpc, clock)
@@ -136,9 +151,13 @@ async def run_controller(settings: Settings) -> None:
         )
     )
     cert, key = ensure_certificate(settings.data_dir)
+    web_app = build_web_app(ctl)
+    prov = provisioning_wiring.build_for(ctl)
+    provisioning_wiring.mount(web_app, prov)
+    pnp = await provisioning_wiring.start_pnp(prov) if settings.extra.get("pnp", True) else None
     web = uvicorn.Server(
         uvicorn.Config(
-            build_web_app(ctl), host=settings.web_ip, port=settings.web_port,
+            web_app, host=settings.web_ip, port=settings.web_port,
             log_level="warning", lifespan="off", ssl_certfile=str(cert), ssl_keyfile=str(key),
         )
     )
@@ -171,6 +190,8 @@ async def run_controller(settings: Settings) -> None:
     with contextlib.suppress(Exception):
         await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 5)
     await ctl.sessions.drain()
+    if pnp is not None:
+        pnp.close()
     if cloud is not None:
         await cloud.stop()
     await ctl.db.close()
