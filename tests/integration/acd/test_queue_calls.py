@@ -7,6 +7,7 @@ import json
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from tests.support.appliance import Appliance
 from tests.support.audio import has_tone, rms
@@ -22,7 +23,7 @@ def feature(box: Appliance, phone: Phone, user: str, code: str) -> None:
     phone.wait(call, "disconnected", timeout=10)
 
 
-def events(box: Appliance, where: str = "1", args: tuple[object, ...] = ()) -> list[dict[str, object]]:
+def events(box: Appliance, where: str = "1", args: tuple[object, ...] = ()) -> list[dict[str, Any]]:
     """Queue events as dicts (data decoded), in order."""
     rows = box.query(f"SELECT * FROM queue_events WHERE {where} ORDER BY id", args)
     return [{**dict(r), "data": json.loads(r["data"])} for r in rows]
@@ -51,7 +52,7 @@ def logout(box: Appliance, phone: Phone, agent: str) -> None:
     )
 
 
-def wait_event(box: Appliance, since: int, kind: str, n: int = 1, timeout: float = 30.0) -> list[dict[str, object]]:
+def wait_event(box: Appliance, since: int, kind: str, n: int = 1, timeout: float = 30.0) -> list[dict[str, Any]]:
     """Wait for `n` events of a type after id `since`."""
     box.wait_rows("SELECT 1 FROM queue_events WHERE id > ? AND type = ?", (since, kind), n=n, timeout=timeout)
     return events(box, "id > ? AND type = ?", (since, kind))
