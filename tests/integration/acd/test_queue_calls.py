@@ -4,6 +4,8 @@ music on hold, and are bridged to the longest-idle agent; abandon, overflow and 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from datetime import datetime
 from pathlib import Path
@@ -12,6 +14,7 @@ from typing import Any
 from tests.support.appliance import Appliance
 from tests.support.audio import has_tone, rms
 from tests.support.phone import Phone
+from tests.support.procs import find_pids
 
 QUEUE = "700"
 
@@ -204,3 +207,32 @@ def test_two_agents_three_callers_third_gets_first_free_agent_after_wrap_up(box:
         f" wrap-up overrun {float(wrap_end['mono']) - float(call_end['mono']) - 5.0:.4f} s;"
         f" free->agent phone incoming (upper bound) {rung_at - free_wall:.3f} s"
     )
+
+
+def test_lost_worker_ends_the_queue_call_and_frees_the_agent(box: Appliance) -> None:
+    with Phone() as agent, Phone() as caller:
+        assert agent.register("102", box.passwords["102"], registrar=box.sip) == 200
+        assert caller.register("101", box.passwords["101"], registrar=box.sip) == 200
+        login(box, agent, "102")
+        agent.auto_answer(True)
+        since = last_id(box)
+        call = caller.call(f"sip:{QUEUE}@{box.sip}", user="101")
+        caller.wait(call, "confirmed", timeout=10)
+        incoming = agent.incoming(timeout=20)
+        agent.wait(incoming, "confirmed", timeout=10)
+        answered = wait_event(box, since, "CallAnswered")[0]
+        cdr = box.query("SELECT * FROM cdrs WHERE call_id = ?", (answered["call_id"],))[0]
+        pids = find_pids("appliance.cli worker", f"--name {cdr['worker']}", str(box.data_dir))
+        assert len(pids) == 1
+        os.kill(pids[0], signal.SIGKILL)
+        dead = box.wait_rows(
+            "SELECT * FROM cdrs WHERE call_id = ? AND ended_at IS NOT NULL", (answered["call_id"],)
+        )[0]
+        assert dead["cause"] == "worker_lost" and dead["sip_code"] == 500
+        # The agent is available again at once (no wrap-up for a call the box lost).
+        freed = wait_event(box, since, "AgentWrapUpEnded")[0]
+        assert freed["agent_id"] == "102" and freed["data"]["new"] == "available"
+        caller.hangup(call)
+        agent.hangup(incoming)
+        box.wait_workers(box.workers)  # the supervisor restarts the worker
+        logout(box, agent, "102")
