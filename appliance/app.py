@@ -130,6 +130,9 @@ async def build_controller(settings: Settings, clock: Clock | None = None) -> Co
     prompts = Prompts(settings.data_dir.resolve())
     sessions.queues = QueueService(manager=sessions, store=queue_store, prompts=prompts, clock=clock)
     sessions.queues.configure(await queue_store.load())
+    restored = await sessions.queues.restore()
+    if restored:
+        log.warning("%d agents logged back in as the queue event log left them", restored)
     sessions.directory = sessions.directory  # add the queue numbers to the dial plan
     if sessions.queues.rows:
         await prompts.prepare(["queue-welcome", MOH])

@@ -104,6 +104,23 @@ class QueueService:
                 continue
             self.rows[row.number] = row
 
+    async def restore(self) -> int:
+        """After a restart: log agents back in (paused with their reason) as the event log left them.
+
+        Calls did not survive the restart, so an agent who was ringing, talking or in wrap-up
+        comes back available. Returns how many agents were restored.
+        """
+        out = Outcome()
+        for agent_id, (state, reason) in (await self.store.last_agent_states()).items():
+            agent = self.dispatcher.agents.get(agent_id)
+            if agent is None or state == AgentState.LOGGED_OUT.value or agent.state is not AgentState.LOGGED_OUT:
+                continue
+            paused = (reason or "pause") if state == AgentState.PAUSED.value else None
+            out.events += agent.login(paused_reason=paused)
+        if out.events:
+            await self.apply(out, step=True)
+        return sum(1 for e in out.events if type(e).__name__ == "AgentLoggedIn")
+
     def numbers(self) -> dict[str, QueueNumber]:
         """Queue numbers for the dial plan."""
         return {n: QueueNumber(n, r.name, r.members) for n, r in self.rows.items()}

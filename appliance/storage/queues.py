@@ -143,6 +143,15 @@ class QueueStore:
             await self._db.execute("ROLLBACK")
             raise
 
+    async def last_agent_states(self) -> dict[str, tuple[str, str]]:
+        """Each agent's state after its latest logged event: agent_id -> (state, pause reason)."""
+        async with self._db.execute(
+            "SELECT agent_id, json_extract(data, '$.new'), COALESCE(json_extract(data, '$.reason'), '')"
+            " FROM queue_events WHERE id IN (SELECT MAX(id) FROM queue_events WHERE agent_id != ''"
+            " AND json_extract(data, '$.new') IS NOT NULL GROUP BY agent_id)"
+        ) as cur:
+            return {str(r[0]): (str(r[1]), str(r[2])) for r in await cur.fetchall()}
+
     async def events(self, *, queue_id: str | None = None, call_id: str | None = None) -> list[LoggedEvent]:
         """The logged events in order, optionally for one queue or one call."""
         sql = "SELECT id, at, mono, type, queue_id, call_id, agent_id, data FROM queue_events"

@@ -151,3 +151,24 @@ def test_queue_configuration_is_checked() -> None:
         queue_from_row(QueueRow("700", "Q", ("102",), strategy="loudest"))
     with pytest.raises(DomainError, match="back to itself"):
         queue_from_row(QueueRow("700", "Q", ("102",), on_timeout="queue:700"))
+
+
+async def test_agents_come_back_logged_in_and_paused_after_a_restart(tmp_path: Path) -> None:
+    c = await build_controller(Settings(data_dir=tmp_path, demo=True), ManualClock())
+    q = service(c)
+    await q.agent_command("102", "*45")
+    await q.agent_command("103", "*45")
+    await q.agent_command("103", "*472")
+    await q.agent_command("104", "*45")
+    await q.agent_command("104", "*46")
+    await q.stop()
+    await c.db.close()
+    again = await build_controller(Settings(data_dir=tmp_path, demo=True), ManualClock())
+    try:
+        states = service(again).agent_states()
+        assert (states["102"], states["103"], states["104"], states["105"]) == (
+            "available", "paused:break", "logged_out", "logged_out",
+        )
+    finally:
+        await service(again).stop()
+        await again.db.close()
