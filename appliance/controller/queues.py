@@ -257,6 +257,12 @@ class QueueService:
             if ended.cause == "caller_hangup":
                 raise CallEnded(ended.code, "abandoned") from None
             raise
+        except RpcError:
+            if not link.closed.is_set():
+                raise
+            # The worker died under a command (bridge, record...): that is a lost worker.
+            cause = WORKER_LOST
+            raise CallEnded(500, WORKER_LOST) from None
         finally:
             if joined:
                 await self._leave(s.call_id, lost=cause == WORKER_LOST)

@@ -221,7 +221,9 @@ def test_lost_worker_ends_the_queue_call_and_frees_the_agent(box: Appliance) -> 
         incoming = agent.incoming(timeout=20)
         agent.wait(incoming, "confirmed", timeout=10)
         answered = wait_event(box, since, "CallAnswered")[0]
-        cdr = box.query("SELECT * FROM cdrs WHERE call_id = ?", (answered["call_id"],))[0]
+        cdr = box.wait_rows(  # bridged and recording: the CDR is marked answered last
+            "SELECT * FROM cdrs WHERE call_id = ? AND answered_at IS NOT NULL", (answered["call_id"],)
+        )[0]
         pids = find_pids("appliance.cli worker", f"--name {cdr['worker']}", str(box.data_dir))
         assert len(pids) == 1
         os.kill(pids[0], signal.SIGKILL)
