@@ -92,6 +92,13 @@ class Controller:
     rpc: RpcServer
     clock: Clock
 
+    @property
+    def queues(self) -> QueueService:
+        """The ACD: queues, agents, live KPIs (`kpis()`, `agent_states()`)."""
+        if self.sessions.queues is None:
+            raise RuntimeError("the queue service is wired in build_controller")
+        return self.sessions.queues
+
     async def reload_directory(self) -> None:
         """Re-read extensions and ring groups after an admin change (routing uses it at once)."""
         self.sessions.directory = await self.edge.directory.load()

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import errno
 import logging
 import os
+import select
 import signal
 import socket
 import sys
+import threading
 import time
 from types import FrameType
 
@@ -27,8 +30,12 @@ from appliance.media.sip import EndpointOptions, Inbox, local_account, start_end
 
 log = logging.getLogger("appliance.media.worker")
 
-BUSY_POLL_MS = 5
-IDLE_POLL_MS = 50
+# The loop blocks in libHandleEvents this long at most; a command from the controller
+# wakes it at once (RpcWaker), pjsip caps the wait at its next timer, and these bounds only
+# pace the engine's own checks (dial deadlines, recordings being finalised).
+BUSY_POLL_MS = 50
+IDLE_POLL_MS = 200
+WAKE_DATAGRAM = b"\r\n\r\n"  # a SIP CRLF keep-alive: pjsip drops it without a word
 MAX_OUTBOX = 4 * 1024 * 1024  # a controller this far behind is treated as gone
 SHUTDOWN_GRACE_S = 3.0
 
@@ -96,6 +103,51 @@ class ControllerLink:
         self.closed = True
 
 
+class RpcWaker:
+    """Wakes the pjsua2 loop the moment the controller writes, so the loop can block long.
+
+    A thread waits for the RPC socket to become readable and then sends a CRLF keep-alive
+    datagram to the worker's own SIP port, which makes libHandleEvents return. The thread
+    never touches pjsua2 (so it needs no libRegisterThread) and sends at most one wake-up
+    per batch: it waits until the loop says it drained the socket.
+    """
+
+    def __init__(self, rpc: socket.socket, sip: tuple[str, int]) -> None:
+        self._rpc = rpc
+        self._sip = sip
+        self._udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._drained = threading.Event()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="rpc-waker", daemon=True)
+
+    def start(self) -> None:
+        """Start watching."""
+        self._thread.start()
+
+    def drained(self) -> None:
+        """The loop has read everything that was there."""
+        self._drained.set()
+
+    def _run(self) -> None:
+        while not self._stopping:
+            try:
+                readable, _, _ = select.select([self._rpc], [], [], 0.5)
+            except (OSError, ValueError):
+                return  # socket closed: the loop sees it too
+            if not readable or self._stopping:
+                continue
+            self._drained.clear()
+            with contextlib.suppress(OSError):
+                self._udp.sendto(WAKE_DATAGRAM, self._sip)
+            self._drained.wait(1.0)
+
+    def stop(self) -> None:
+        """Stop the thread."""
+        self._stopping = True
+        self._thread.join(2.0)
+        self._udp.close()
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Command-line arguments of the worker."""
     ap = argparse.ArgumentParser(prog="appliance.media.worker", description=__doc__)
@@ -150,9 +202,12 @@ def main(argv: list[str] | None = None) -> int:
         p.hello_message(args.name, os.getpid(), f"{args.ip}:{args.sip_port}", capacity,
                         ep.libVersion().full)
     )
+    waker = RpcWaker(link.sock, (args.ip, args.sip_port))
+    waker.start()
     try:
-        run(ep, engine, link, stop)
+        run(ep, engine, link, stop, waker)
     finally:
+        waker.stop()
         shutdown(ep, engine, link)
         del acc
         ep.libDestroy()
@@ -161,12 +216,17 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def run(ep: pj.Endpoint, engine: Engine, link: ControllerLink, stop: dict[str, int]) -> None:
+def run(
+    ep: pj.Endpoint, engine: Engine, link: ControllerLink, stop: dict[str, int], waker: RpcWaker | None = None
+) -> None:
     """The event loop: pjsua2 events, then controller commands, until told to stop."""
     while not stop["signal"] and not link.closed:
         ep.libHandleEvents(BUSY_POLL_MS if engine.busy else IDLE_POLL_MS)
         engine.pump()
-        for item in link.receive():
+        received = link.receive()
+        if waker is not None:
+            waker.drained()
+        for item in received:
             if isinstance(item, p.ProtocolError):
                 link.send(p.result_error(item.req, str(item)))
                 continue
