@@ -101,8 +101,8 @@ def run_level(n: int, work: Path, call_s: int, workers: int | None) -> dict[str,
     """One load level; returns its figures."""
     workers = workers or max(2, (2 * n + 3) // 4 + 1)
     box = make_appliance(work / f"box{n}", workers=workers)
-    box.start(timeout=600)
     try:
+        box.start(timeout=600)
         time.sleep(3)
         idle_cpu0, idle_mem = sample(box_pids(box.data_dir, box.proc.pid))  # type: ignore[union-attr]
         time.sleep(10)
