@@ -57,7 +57,11 @@ class Appliance:
             errors="replace",
         )
         threading.Thread(target=self._read, daemon=True).start()
-        self.wait_workers(self.workers, timeout)
+        try:
+            self.wait_workers(self.workers, timeout)
+        except BaseException:
+            self.stop()  # never leave a half-started box behind
+            raise
         return self
 
     def _read(self) -> None:
