@@ -13,7 +13,7 @@ import socket
 
 
 def _md5(s: str) -> str:
-    return hashlib.md5(s.encode()).hexdigest()  # noqa: S324 - SIP digest is MD5
+    return hashlib.md5(s.encode()).hexdigest()
 
 
 def _status(data: bytes) -> int:
