@@ -13,6 +13,7 @@ APT_PACKAGES=(
   python3-venv python3-dev build-essential
   systemd dnsmasq-base isc-dhcp-server iproute2 openssl
   chromium chromium-driver
+  postgresql
 )
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }

@@ -13,14 +13,14 @@ import uvicorn
 from appliance.sync.clock import SystemClock
 from web.fleet.app import create_app
 from web.fleet.service import FleetService, FleetSettings
-from web.fleet.store import FleetStore
+from web.fleet.store import open_store
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     """Command-line options."""
     p = argparse.ArgumentParser(prog="appliance fleet")
     p.add_argument("--db", type=Path, default=Path("fleet.db"), help="SQLite fleet store")
-    p.add_argument("--dsn", help="PostgreSQL DSN (not implemented yet: see docs/cloud-sync.md)")
+    p.add_argument("--dsn", help="PostgreSQL DSN (libpq form); when given, the fleet store is PostgreSQL, not --db")
     p.add_argument("--host", default="127.0.0.1", help="MQTT broker host")
     p.add_argument("--port", type=int, default=1883)
     p.add_argument("--username", default="fleet")
@@ -34,9 +34,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 async def serve(args: argparse.Namespace) -> None:
     """Run ingest and the dashboard until interrupted."""
-    if args.dsn:
-        raise SystemExit("PostgreSQL fleet store is not implemented yet; use --db (SQLite)")
-    store = await FleetStore.open(args.db)
+    store = await open_store(args.db, args.dsn)
     service = FleetService(FleetSettings(args.host, args.port, args.username, args.password,
                                          prefix=args.prefix, ca_file=args.ca),
                            store, SystemClock())

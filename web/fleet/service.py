@@ -25,7 +25,7 @@ from appliance.sync.envelope import EnvelopeError, decode
 from appliance.sync.topics import Kind, TopicError, Topics
 from appliance.sync.ulid import UlidGenerator
 from web.fleet.seq import SeqTracker
-from web.fleet.store import BEST_EFFORT_STREAMS, FleetStore
+from web.fleet.store import BEST_EFFORT_STREAMS, FleetStorage
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -57,7 +57,7 @@ class _Msg:
 class FleetService:
     """Owns the fleet's MQTT session and is the only writer of the fleet store."""
 
-    def __init__(self, settings: FleetSettings, store: FleetStore, clock: Clock,
+    def __init__(self, settings: FleetSettings, store: FleetStorage, clock: Clock,
                  random_bytes: RandomBytes = system_random_bytes) -> None:
         self.settings = settings
         self.store = store
@@ -89,12 +89,8 @@ class FleetService:
         self._loop = asyncio.get_running_loop()
         for node, floor in (await self.store.seq_floors()).items():
             tracker = SeqTracker(floor)
-            async with self.store.conn.execute(
-                "SELECT seq FROM events WHERE node = ? AND seq > ? AND stream != 'metrics'",
-                (node, floor),
-            ) as cur:
-                async for (seq,) in cur:
-                    tracker.observe(int(seq))
+            for seq in await self.store.seqs_above(node, floor):
+                tracker.observe(seq)
             self._trackers[node] = tracker
         s = self.settings
         client = mqtt.Client(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
@@ -15,8 +16,9 @@ from appliance.sync.link import State
 from appliance.sync.outbox import Outbox
 from appliance.sync.ulid import UlidGenerator
 from tests.support.mosquitto import FLEET_USER, Mosquitto
+from tests.support.postgres import Postgres
 from web.fleet.service import FleetService, FleetSettings
-from web.fleet.store import FleetStore
+from web.fleet.store import FleetStorage, open_store
 
 PASSWORDS = {FLEET_USER: "fleet-pw", "box-1": "pw-1", "box-2": "pw-2", "box-3": "pw-3"}
 
@@ -34,10 +36,46 @@ def broker(tmp_path: Path) -> Iterator[Mosquitto]:
         m.stop()
 
 
+STORE_KINDS = ("sqlite", "postgres")
+_db_names = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """One real PostgreSQL server for the session (started only if a test asks for it)."""
+    pg = Postgres()
+    try:
+        pg.start()
+        yield pg
+    finally:
+        pg.stop()
+
+
 @pytest.fixture
-async def fleet(broker: Mosquitto, tmp_path: Path) -> AsyncIterator[FleetService]:
+def store_kind() -> str:
+    """Which fleet store a test runs on; tests parametrize this to run on both."""
+    return "sqlite"
+
+
+@pytest.fixture
+async def fleet_store(store_kind: str, tmp_path: Path,
+                      request: pytest.FixtureRequest) -> AsyncIterator[FleetStorage]:
+    """An empty fleet store of `store_kind` (a fresh PostgreSQL database per test)."""
+    dsn = None
+    if store_kind == "postgres":
+        pg: Postgres = request.getfixturevalue("postgres")
+        dsn = pg.create_database(f"fleet_{next(_db_names)}")
+    store = await open_store(tmp_path / "fleet.db", dsn)
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+@pytest.fixture
+async def fleet(broker: Mosquitto, fleet_store: FleetStorage) -> AsyncIterator[FleetService]:
     """The fleet service subscribed to all boxes."""
-    store = await FleetStore.open(tmp_path / "fleet.db")
+    store = fleet_store
     svc = FleetService(FleetSettings("127.0.0.1", broker.port, FLEET_USER,
                                      PASSWORDS[FLEET_USER], resync_interval=2.0),
                        store, SystemClock())
@@ -46,7 +84,6 @@ async def fleet(broker: Mosquitto, tmp_path: Path) -> AsyncIterator[FleetService
         yield svc
     finally:
         await svc.stop()
-        await store.close()
 
 
 class Box:

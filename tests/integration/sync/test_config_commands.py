@@ -14,11 +14,12 @@ from appliance.sync.__main__ import demo_validate
 from appliance.sync.client import SyncSettings
 from appliance.sync.link import State
 from appliance.sync.node import SyncHooks, SyncNode
-from tests.integration.sync.conftest import PASSWORDS
+from tests.integration.sync.conftest import PASSWORDS, STORE_KINDS
 from tests.support.mosquitto import Mosquitto
 from web.fleet.service import FleetService
 
-pytestmark = pytest.mark.integration
+# Fleet-store behaviour: run on SQLite and on a real PostgreSQL server.
+pytestmark = [pytest.mark.integration, pytest.mark.parametrize("store_kind", STORE_KINDS)]
 
 
 class Hooks:

@@ -18,7 +18,7 @@ from appliance.sync.clock import SystemClock
 from appliance.sync.outbox import Outbox
 from appliance.sync.ulid import UlidGenerator
 from tests.integration.sync.boxproc import BoxProcess
-from tests.integration.sync.conftest import PASSWORDS, Box
+from tests.integration.sync.conftest import PASSWORDS, STORE_KINDS, Box
 from tests.support.mosquitto import Mosquitto
 from web.fleet.service import FleetService
 
@@ -45,6 +45,7 @@ async def _prefill(db: Path, node: str, count: int) -> list[str]:
         await conn.close()
 
 
+@pytest.mark.parametrize("store_kind", STORE_KINDS)
 async def test_sigkill_mid_drain_loses_nothing_and_fleet_removes_duplicates(
     broker: Mosquitto, fleet: FleetService, tmp_path: Path
 ) -> None:

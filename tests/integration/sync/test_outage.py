@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 
 from appliance.sync.link import State
-from tests.integration.sync.conftest import Box
+from tests.integration.sync.conftest import STORE_KINDS, Box
 from tests.support.mosquitto import Mosquitto
 from web.fleet.service import FleetService
 
-pytestmark = pytest.mark.integration
+# Fleet-store behaviour: run on SQLite and on a real PostgreSQL server.
+pytestmark = [pytest.mark.integration, pytest.mark.parametrize("store_kind", STORE_KINDS)]
 # The full run (60 s outage, >= 10,000 events) is bench/sync_outage.py.
 OUTAGE_S = float(os.environ.get("SYNC_TEST_OUTAGE_S", "3"))
 EVENTS = int(os.environ.get("SYNC_TEST_EVENTS", "3000"))
