@@ -19,10 +19,12 @@ from web.local.render import render
 from web.local.routers import (
     api_access,
     api_directory,
+    api_live,
     api_reports,
     api_users,
     pages_access,
     pages_admin,
+    pages_live,
     pages_reports,
 )
 from web.local.services import Services
@@ -31,13 +33,14 @@ if TYPE_CHECKING:
     from appliance.app import Controller
 
 STATIC = Path(__file__).parent / "static"
-ROUTERS = (api_access, api_directory, api_users, api_reports, pages_access, pages_admin, pages_reports)
+ROUTERS = (api_access, api_directory, api_users, api_reports, api_live, pages_access, pages_admin, pages_reports,
+           pages_live)
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self';"
        " frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
 
 
 def _is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
+    return request.url.path.startswith("/api/") or request.url.path == "/metrics"
 
 
 def _error_json(status: int, error_id: str, message: str, details: object, headers: dict[str, str] | None = None,

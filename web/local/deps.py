@@ -115,6 +115,16 @@ async def status_reader(request: Request, services: ServicesDep) -> Auth | None:
 StatusReader = Annotated[Auth | None, Depends(status_reader)]
 
 
+async def metrics_reader(request: Request, services: ServicesDep) -> Auth | None:
+    """/metrics: loopback scrapers without a login; from the LAN a supervisor's or admin's login or token."""
+    if is_loopback(request) and SESSION_COOKIE not in request.cookies and "authorization" not in request.headers:
+        return None
+    return check_role(await current_auth(request, services), Role.SUPERVISOR)
+
+
+MetricsReader = Annotated[Auth | None, Depends(metrics_reader)]
+
+
 def translator(request: Request) -> i18n.Translator:
     """The caller's language."""
     return i18n.Translator(i18n.pick(

@@ -18,6 +18,9 @@ TEMPLATES = Path(__file__).parent / "templates"
 # (path, msgid, lowest role that sees it)
 NAV: list[tuple[str, str, Role]] = [
     ("/status", "Status", Role.AGENT),
+    ("/desk", "Agent desk", Role.AGENT),
+    ("/wallboard", "Wallboard", Role.SUPERVISOR),
+    ("/staffing", "Staffing", Role.SUPERVISOR),
     ("/extensions", "Extensions", Role.SUPERVISOR),
     ("/ring-groups", "Ring groups", Role.SUPERVISOR),
     ("/cdrs", "Calls", Role.SUPERVISOR),

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from appliance.domain.clock import Clock
 from appliance.web_services.access import AccessService
+from appliance.web_services.agent_desk import AgentDesk
 from appliance.web_services.directory_admin import DirectoryAdmin
 from appliance.web_services.reports import Reports
 from appliance.web_services.system import SystemAdmin
@@ -30,6 +31,7 @@ class Services:
     directory: DirectoryAdmin
     reports: Reports
     system: SystemAdmin
+    desk: AgentDesk
 
     @classmethod
     def from_controller(cls, ctl: Controller) -> Services:
@@ -43,4 +45,5 @@ class Services:
             directory=DirectoryAdmin(ctl.db, writer, ctl.clock, ctl.settings.realm, ctl.reload_directory),
             reports=Reports(ctl.db, writer, ctl.clock, ctl.settings.data_dir),
             system=SystemAdmin(writer, ctl.clock, ctl.settings.data_dir),
+            desk=AgentDesk(ctl.db, writer, ctl.clock, lambda: ctl.queues),
         )

@@ -15,7 +15,10 @@ PUBLIC = {("GET", "/healthz"), ("POST", "/api/v1/setup"), ("POST", "/api/v1/sess
           ("GET", "/api/v1/openapi.json")}
 # What an agent may reach; every other route must answer 403 to an agent.
 AGENT = {("GET", "/api/v1/me"), ("POST", "/api/v1/me/token"), ("DELETE", "/api/v1/session"),
-         ("GET", "/api/v1/status"), ("GET", "/status"), ("POST", "/logout")}
+         ("GET", "/api/v1/status"), ("GET", "/status"), ("POST", "/logout"),
+         ("GET", "/api/v1/me/agent"), ("POST", "/api/v1/me/agent"), ("GET", "/desk"), ("POST", "/desk")}
+# Not pages: a scraper or script calls these, so a refusal is a 401/403 JSON body, never a redirect.
+MACHINE = {("GET", "/metrics")}
 SAMPLE = {"number": "101", "user_id": "1", "recording_id": "1"}
 
 
@@ -42,7 +45,7 @@ async def test_anonymous_callers_are_refused_everywhere_but_the_door(box: Box) -
         if (method, path) in PUBLIC:
             continue
         r = await c.request(method, concrete(path))
-        if path.startswith("/api/"):
+        if path.startswith("/api/") or (method, path) in MACHINE:
             assert r.status_code == 401 and r.json()["error_id"] == "not_logged_in", (method, path)
         else:
             assert r.status_code == 303 and r.headers["location"] == "/login", (method, path)

@@ -1,0 +1,117 @@
+"""The supervisor wallboard: per-queue figures and agents by state, read from the live ACD.
+
+Nothing is stored: every snapshot is derived from the queue service's KPI board and its
+agents. `changed()` compares the parts that only move on an ACD event (not the clocks), so
+a stream can push at once on a change and otherwise tick once a second for the clocks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from appliance.controller.queues import QueueService
+
+POLL_S = 0.1  # how often a stream looks for a change (an ACD event shows within this)
+TICK_S = 1.0  # a snapshot at least this often, for the clocks
+
+
+@dataclass(frozen=True)
+class QueueLine:
+    """One queue on the wallboard."""
+
+    number: str
+    name: str
+    waiting: int
+    longest_wait_s: float
+    entered: int
+    answered: int
+    abandoned: int
+    service_level: float | None
+    asa_s: float | None
+    abandon_rate: float | None
+    agents_by_state: dict[str, int]
+
+
+@dataclass(frozen=True)
+class AgentLine:
+    """One agent on the wallboard."""
+
+    agent: str
+    state: str
+    reason: str
+    time_in_state_s: float
+    queues: list[str]
+
+
+@dataclass(frozen=True)
+class Wallboard:
+    """The whole board at one moment."""
+
+    queues: list[QueueLine]
+    agents: list[AgentLine]
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+    def events_key(self) -> tuple[Any, ...]:
+        """What only an ACD event changes (clocks left out)."""
+        return (
+            tuple((q.number, q.waiting, q.entered, q.answered, q.abandoned, q.service_level, q.asa_s)
+                  for q in self.queues),
+            tuple((a.agent, a.state, a.reason) for a in self.agents),
+        )
+
+
+def changed(old: Wallboard | None, new: Wallboard) -> bool:
+    """True when an ACD event happened between the two snapshots."""
+    return old is None or old.events_key() != new.events_key()
+
+
+def wallboard(queues: QueueService) -> Wallboard:
+    """The board now, from the live ACD (KPIs count since the controller started)."""
+    kpis = queues.kpis()
+    agents = queues.dispatcher.agents
+    member_of: dict[str, list[str]] = {}
+    for number, row in sorted(queues.rows.items()):
+        for m in row.members:
+            member_of.setdefault(m, []).append(number)
+    lines = []
+    for number, row in sorted(queues.rows.items()):
+        k = kpis[number]
+        by_state: dict[str, int] = {}
+        for m in row.members:
+            agent = agents.get(m)
+            state = agent.state.value if agent else "logged_out"
+            by_state[state] = by_state.get(state, 0) + 1
+        lines.append(QueueLine(
+            number=number, name=row.name, waiting=k.waiting, longest_wait_s=round(k.longest_wait_s, 1),
+            entered=k.entered, answered=k.answered, abandoned=k.abandoned, service_level=k.service_level,
+            asa_s=None if k.asa_s is None else round(k.asa_s, 1), abandon_rate=k.abandon_rate,
+            agents_by_state=by_state,
+        ))
+    people = [
+        AgentLine(agent=agent_id, state=a.state.value, reason=a.pause_reason,
+                  time_in_state_s=round(a.time_in_state(), 1), queues=member_of.get(agent_id, []))
+        for agent_id, a in sorted(agents.items())
+    ]
+    return Wallboard(lines, people)
+
+
+async def stream(read: Callable[[], Wallboard], *, poll_s: float = POLL_S,
+                 tick_s: float = TICK_S) -> AsyncIterator[Wallboard]:
+    """Snapshots: the first at once, then on every change (within `poll_s`) and every `tick_s`."""
+    loop = asyncio.get_running_loop()
+    last: Wallboard | None = None
+    sent_at = 0.0
+    while True:
+        board = read()
+        now = loop.time()
+        if changed(last, board) or now - sent_at >= tick_s:
+            last, sent_at = board, now
+            yield board
+        await asyncio.sleep(poll_s)
