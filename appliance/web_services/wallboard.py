@@ -8,7 +8,7 @@ a stream can push at once on a change and otherwise tick once a second for the c
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -103,7 +103,7 @@ def wallboard(queues: QueueService) -> Wallboard:
 
 
 async def stream(read: Callable[[], Wallboard], *, poll_s: float = POLL_S,
-                 tick_s: float = TICK_S) -> AsyncIterator[Wallboard]:
+                 tick_s: float = TICK_S) -> AsyncGenerator[Wallboard, None]:
     """Snapshots: the first at once, then on every change (within `poll_s`) and every `tick_s`."""
     loop = asyncio.get_running_loop()
     last: Wallboard | None = None

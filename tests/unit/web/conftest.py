@@ -13,6 +13,7 @@ import pytest
 from appliance.app import Controller, build_controller
 from appliance.config import Settings
 from appliance.domain.clock import ManualClock
+from appliance.storage.queues import QueueRow
 from web.local.app import build_web_app
 
 ADMIN_PASSWORD = "admin password 1"
@@ -88,3 +89,35 @@ async def box(fresh: Box) -> Box:
     r = await c.post("/api/v1/ring-groups", json={"number": "600", "name": "Support", "members": ["102", "103"]})
     assert r.status_code == 201, r.text
     return fresh
+
+
+QUEUE = QueueRow(number="700", name="Support queue", members=("102", "103"), wrap_up_s=5.0)
+
+
+async def user_id(box: Box, username: str) -> int:
+    (uid,), = await box.rows("SELECT id FROM web_users WHERE username = ?", (username,))
+    return int(uid)
+
+
+async def state_of_the_acd(box: Box) -> dict[str, Any]:
+    """What must not move when a request is refused: links, the queue event log, the agents."""
+    return {
+        **await box.snapshot(),
+        "links": await box.rows("SELECT * FROM web_user_extensions ORDER BY 1"),
+        "queue_events": await box.rows("SELECT * FROM queue_events ORDER BY 1"),
+        "agents": box.ctl.queues.agent_states(),
+    }
+
+
+@pytest.fixture
+async def acd(box: Box) -> AsyncIterator[Box]:
+    """The box with queue 700 (members 102, 103) loaded and the user `agent` linked to 102."""
+    await box.ctl.queues.store.create_queue(QUEUE)
+    box.ctl.queues.configure(await box.ctl.queues.store.load())
+    admin = await box.login("admin")
+    r = await admin.put(f"/api/v1/users/{await user_id(box, 'agent')}/extension", json={"extension": "102"})
+    assert r.status_code == 200 and r.json()["extension"] == "102", r.text
+    try:
+        yield box
+    finally:
+        await box.ctl.queues.stop()
