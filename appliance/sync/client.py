@@ -101,6 +101,7 @@ class SyncClient:
         self.connects = 0
         self.delivered = 0
         self.refused = 0
+        self.heartbeats = 0
         self.on_connected: list[Callable[[], Awaitable[None]]] = []
         self._changed = asyncio.Condition()
         outbox.add_listener(self._wake.set)
@@ -329,7 +330,7 @@ class SyncClient:
         s = self.settings
         client = self._client
         assert client is not None
-        online = self.outbox.envelope("state", {"state": "online"})
+        online = self.outbox.envelope("state", self._online_data())
         client.publish(self.topics.state(s.node), online.encode(), qos=1, retain=True)
         birth = await self.birth()
         client.publish(self.topics.birth(s.node), birth.encode(), qos=1)
@@ -337,6 +338,36 @@ class SyncClient:
             client.subscribe(flt, qos=1)
         for hook in list(self.on_connected):
             await self._safe_hook(hook)
+        heartbeat = asyncio.create_task(self._heartbeat(client), name="sync-heartbeat")
+        try:
+            await self._drain(client)
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+
+    def _online_data(self) -> dict[str, Any]:
+        # The keepalive rides on every `state` online too (not only the birth), so a fleet
+        # that missed the birth still knows how long this box may stay silent.
+        return {"state": "online", "keepalive": self.settings.keepalive}
+
+    async def _heartbeat(self, client: mqtt.Client) -> None:
+        """Re-send the retained `state` online every keepalive/3 (QoS 0, not in the outbox).
+
+        The fleet calls a box offline after 1.4 x keepalive of silence, well before a
+        slow broker's Will; see web/fleet/liveness.py.
+        """
+        s = self.settings
+        if s.keepalive <= 0:
+            return
+        while True:
+            await self._sleep(s.keepalive / 3)
+            online = self.outbox.envelope("state", self._online_data())
+            client.publish(self.topics.state(s.node), online.encode(), qos=0, retain=True)
+            self.heartbeats += 1
+
+    async def _drain(self, client: mqtt.Client) -> None:
+        s = self.settings
         connected_at = self._clock.now()
         cursor = 0
         self._resend = False
@@ -378,7 +409,7 @@ class SyncClient:
     async def republish_birth(self) -> bool:
         """Send state online and a fresh birth now (resync)."""
         s = self.settings
-        online = self.outbox.envelope("state", {"state": "online"})
+        online = self.outbox.envelope("state", self._online_data())
         ok = await self.publish_direct(self.topics.state(s.node), online.encode(), retain=True)
         birth = await self.birth()
         return ok and await self.publish_direct(self.topics.birth(s.node), birth.encode())

@@ -24,6 +24,7 @@ from appliance.sync.clock import Clock, RandomBytes, system_random_bytes
 from appliance.sync.envelope import EnvelopeError, decode
 from appliance.sync.topics import Kind, TopicError, Topics
 from appliance.sync.ulid import UlidGenerator
+from web.fleet.liveness import Liveness
 from web.fleet.seq import SeqTracker
 from web.fleet.store import BEST_EFFORT_STREAMS, FleetStorage
 
@@ -82,6 +83,10 @@ class FleetService:
         self.reported: dict[str, dict[str, Any]] = {}
         self.command_results: dict[str, list[dict[str, Any]]] = {}
         self.lost: list[tuple[str, int, int]] = []
+        self.liveness = Liveness()
+        self.offline_reasons: dict[str, str] = {}  # last `state` offline reason (will, stop)
+        self.silenced = 0  # boxes marked offline by the fleet's own liveness watch
+        self._watch: asyncio.Task[None] | None = None
 
     # ---- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
@@ -92,6 +97,12 @@ class FleetService:
             for seq in await self.store.seqs_above(node, floor):
                 tracker.observe(seq)
             self._trackers[node] = tracker
+        now = self._clock.now()
+        for box in await self.store.boxes():
+            if box.online:  # watched again from now, with the keepalive of its last birth
+                birth = await self.store.birth(box.node) or {}
+                ka = birth.get("keepalive")
+                self.liveness.announce(box.node, ka if isinstance(ka, int | float) else None, now)
         s = self.settings
         client = mqtt.Client(
             callback_api_version=CallbackAPIVersion.VERSION2, client_id=s.client_id,
@@ -112,10 +123,15 @@ class FleetService:
         client.loop_start()
         self._client = client
         self._task = asyncio.create_task(self._ingest(), name="fleet-ingest")
+        self._watch = asyncio.create_task(self._watch_liveness(), name="fleet-liveness")
         await asyncio.wait_for(self._connected.wait(), 10)
 
     async def stop(self) -> None:
         """Finish the current batch and disconnect."""
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
         if self._task is not None:
             self._queue.put_nowait(None)  # finish what is queued, then stop
             try:
@@ -146,7 +162,43 @@ class FleetService:
         elif kind == "disconnect":
             self._connected.clear()
         else:
+            self._heard(arg.topic)
             self._queue.put_nowait(arg)
+
+    def _heard(self, topic: str) -> None:
+        # Stamped on arrival, not at ingest, so a long ingest queue never looks like silence.
+        # The broker's ACL makes the topic's node the sender's own.
+        try:
+            parsed = self.topics.parse(topic)
+        except TopicError:
+            return
+        if parsed.kind not in (Kind.CFG_DESIRED, Kind.CMD):
+            self.liveness.heard(parsed.node, self._clock.now())
+
+    async def _watch_liveness(self) -> None:
+        """Mark boxes offline that have been silent too long (see web.fleet.liveness)."""
+        while True:
+            now = self._clock.now()
+            for node in self.liveness.expire(now):
+                await self._mark_silent(node, now)
+            nxt = self.liveness.next_deadline()
+            delay = 0.5 if nxt is None else min(0.5, max(0.005, nxt - now + 0.001))
+            await asyncio.sleep(delay)
+
+    async def _mark_silent(self, node: str, now: float) -> None:
+        log.warning("fleet: %s silent past 1.4 x keepalive: offline", node)
+        async with self._db_lock:
+            await self.store.begin()
+            try:
+                await self.store.set_online(node, False, now)
+                await self.store.commit()
+            except BaseException:
+                await self.store.rollback()
+                raise
+        self.online[node] = False
+        self.silenced += 1
+        async with self._changed:
+            self._changed.notify_all()
 
     # ---- waiting (for tests and the dashboard) ------------------------------------------
     async def wait_for(self, predicate: Callable[[], bool], timeout: float) -> bool:
@@ -226,9 +278,17 @@ class FleetService:
         await self.store.touch(node, now)
         if parsed.kind is Kind.STATE:
             self.online[node] = env.data.get("state") == "online"
+            ka = env.data.get("keepalive")
+            if self.online[node] and isinstance(ka, int | float):
+                self.liveness.announce(node, ka, now)
+            if not self.online[node]:
+                self.liveness.gone(node)
+                self.offline_reasons[node] = str(env.data.get("reason", ""))
             await self.store.set_online(node, self.online[node], now)
         elif parsed.kind is Kind.BIRTH:
             self.online[node] = True
+            ka = env.data.get("keepalive")
+            self.liveness.announce(node, ka if isinstance(ka, int | float) else None, now)
             await self.store.set_online(node, True, now)
             await self.store.set_birth(node, env)
             first = env.data.get("first_pending_seq")
