@@ -61,7 +61,7 @@ async def test_cdrs_reach_the_fleet_exactly_once_across_an_outage(
         assert len(all_ids) == 3
         events = await cdr_events(fleet, all_ids)
         assert sorted(e["data"]["call_id"] for e in events) == sorted(all_ids)  # type: ignore[index]
-        seqs = [e["seq"] for e in events]
+        seqs = [int(str(e["seq"])) for e in events]
         assert seqs == sorted(seqs)
         row = await fleet.store.box("box-1")
         assert row is not None
