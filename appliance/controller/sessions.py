@@ -153,7 +153,7 @@ class SessionManager:
             return
         del self.links[link.name]
         lost = self.placement.remove_worker(link.name)
-        log.error("worker %s lost with %d sessions", link.name, len(lost))
+        (log.error if lost else log.info)("worker %s gone with %d sessions", link.name, len(lost))
         for call_id in lost:
             session = self.sessions.get(call_id)
             if session is None:
