@@ -7,7 +7,8 @@ import contextlib
 import logging
 import signal
 import sys
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import TextIO
 
 import aiosqlite
@@ -91,6 +92,8 @@ class Controller:
     edge: EdgeService
     rpc: RpcServer
     clock: Clock
+    # told after every change of extensions / ring groups (the cloud reports local edits)
+    directory_listeners: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     @property
     def queues(self) -> QueueService:
@@ -102,6 +105,8 @@ class Controller:
     async def reload_directory(self) -> None:
         """Re-read extensions and ring groups after an admin change (routing uses it at once)."""
         self.sessions.directory = await self.edge.directory.load()
+        for listener in self.directory_listeners:
+            await listener()
 
 
 async def build_controller(settings: Settings, clock: Clock | None = None) -> Controller:

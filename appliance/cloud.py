@@ -13,6 +13,7 @@ import shutil
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from appliance.cloud_hooks import CloudHooks, validate
 from appliance.sync.client import SyncSettings, TlsSettings
 from appliance.sync.exporter import Exporter
 from appliance.sync.node import SyncHooks, SyncNode
@@ -52,8 +53,14 @@ def metrics(ctl: Controller, node: SyncNode) -> dict[str, Any]:
             modem = json.loads(modem_file.read_text())
         except ValueError:
             modem = {}
+    queues: dict[str, Any] = {}
+    if ctl.sessions.queues is not None:
+        for q, k in ctl.sessions.queues.kpis().items():
+            queues[q] = {"waiting": k.waiting, "longest_wait_s": round(k.longest_wait_s, 1),
+                         "service_level": k.service_level, "asa_s": k.asa_s, "abandon_rate": k.abandon_rate}
     return {
         "calls_active": len(ctl.sessions.sessions),
+        "queues": queues,
         "worker_legs": {n: {"reserved": u, "capacity": c} for n, (u, c) in load.items()},
         "disk_free_bytes": disk.free, "disk_total_bytes": disk.total,
         "load_1m": os.getloadavg()[0], "temperature_c": temp,
@@ -82,9 +89,15 @@ async def start_cloud(ctl: Controller) -> Cloud | None:
         return None
     settings = sync_settings(dict(cloud))
     holder: dict[str, SyncNode] = {}
-    hooks = SyncHooks(metrics=lambda: metrics(ctl, holder["node"]))
+    box = CloudHooks(ctl)
+    hooks = SyncHooks(
+        validate_config=validate, apply_config=box.apply, restart_services=box.restart_services,
+        recording_metadata=box.recording_metadata, metrics=lambda: metrics(ctl, holder["node"]),
+    )
     node = await SyncNode.open(ctl.settings.db_path, settings, hooks)
     holder["node"] = node
+    box.report_local = node.config.local_edit
+    ctl.directory_listeners.append(box.directory_changed)
     exporter = Exporter(ctl.db, node.outbox)
     ctl.sessions.store.listeners.append(exporter.poke)
     exporter.start()

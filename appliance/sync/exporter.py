@@ -1,7 +1,7 @@
 """Feed the cloud outbox from the appliance's own durable tables.
 
-CDRs, alarms and supervisor events are first committed to their tables (the truth on the
-box). The exporter copies each finished row into the outbox and marks it in
+CDRs, alarms, queue events, agent state changes and supervisor events are first committed
+to their tables (the truth on the box). The exporter copies each finished row into the outbox and marks it in
 `sync_exports` in the same transaction, so every row reaches the outbox exactly once even
 if the box dies between the two writes; on start it catches up on whatever a crash or a
 disabled cloud link left behind.
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +48,18 @@ RULES = (
         "  FROM alarms a WHERE a.cleared_at IS NOT NULL) x"
         " WHERE NOT EXISTS (SELECT 1 FROM sync_exports e WHERE e.stream = 'alarm' AND e.key = x.key)"
         " ORDER BY at LIMIT ?",
+    ),
+    ExportRule(
+        "queue",
+        "SELECT 'queue:' || q.id AS key, q.type AS type, q.* FROM queue_events q WHERE q.type NOT LIKE 'Agent%'"
+        " AND NOT EXISTS (SELECT 1 FROM sync_exports e WHERE e.stream = 'queue' AND e.key = 'queue:' || q.id)"
+        " ORDER BY q.id LIMIT ?",
+    ),
+    ExportRule(
+        "agent",
+        "SELECT 'agent:' || q.id AS key, q.type AS type, q.* FROM queue_events q WHERE q.type LIKE 'Agent%'"
+        " AND NOT EXISTS (SELECT 1 FROM sync_exports e WHERE e.stream = 'agent' AND e.key = 'agent:' || q.id)"
+        " ORDER BY q.id LIMIT ?",
     ),
     ExportRule(
         "service",
@@ -86,7 +99,11 @@ class Exporter:
                 marks: list[tuple[str, list[Any]]] = []
                 for row in rows:
                     key, type_ = str(row.pop("key")), str(row.pop("type"))
-                    row.pop("at", None)
+                    if rule.stream == "alarm":
+                        row.pop("at", None)  # the union's sort column, not a field
+                    if isinstance(row.get("data"), str):  # queue events keep their fields as JSON
+                        with contextlib.suppress(ValueError):
+                            row["data"] = json.loads(row["data"])
                     events.append((type_, row))
                     marks.append(("INSERT INTO sync_exports(stream, key) VALUES (?, ?)", [rule.stream, key]))
                 await self._outbox.append_many(rule.stream, events, also=marks)
