@@ -62,7 +62,9 @@ def child_specs(settings: Settings, config_path: str) -> list[ChildSpec]:
         ),
     ]
     for i in range(1, settings.workers + 1):
-        specs.append(ChildSpec(f"worker-w{i}", python_argv("worker", "--name", f"w{i}", "--data-dir", dd)))
+        specs.append(
+            ChildSpec(f"worker-w{i}", python_argv("worker", "--name", f"w{i}", "--data-dir", dd), group="workers")
+        )
     return specs
 
 

@@ -33,6 +33,7 @@ class ChildSpec:
     ready: Callable[[], Awaitable[None]] | None = None
     stop_timeout_s: float = 8.0
     env: dict[str, str] = field(default_factory=dict)
+    group: str = ""  # consecutive children of one group are stopped together
 
 
 class Child:
@@ -118,15 +119,22 @@ class Supervisor:
             await self.shutdown()
 
     async def shutdown(self) -> None:
-        """Stop every child, last started first."""
+        """Stop every child, last started first; the workers (a group) all at once."""
         for child in reversed(self.children):
             child.stopping = True
-        for child in reversed(self.children):
-            await child.stop()
-            if child.task is not None:
-                child.task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await child.task
+        groups: list[list[Child]] = []
+        for child in self.children:
+            if groups and child.spec.group and groups[-1][0].spec.group == child.spec.group:
+                groups[-1].append(child)
+            else:
+                groups.append([child])
+        for group in reversed(groups):
+            await asyncio.gather(*(child.stop() for child in group))
+            for child in group:
+                if child.task is not None:
+                    child.task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await child.task
 
 
 def _die_with_parent() -> None:
