@@ -58,13 +58,20 @@ def metrics(ctl: Controller, node: SyncNode) -> dict[str, Any]:
         for q, k in ctl.sessions.queues.kpis().items():
             queues[q] = {"waiting": k.waiting, "longest_wait_s": round(k.longest_wait_s, 1),
                          "service_level": k.service_level, "asa_s": k.asa_s, "abandon_rate": k.abandon_rate}
+    sls = [q["service_level"] for q in queues.values() if q["service_level"] is not None]
+    signal = modem.get("signal") if isinstance(modem.get("signal"), dict) else {}
     return {
-        "calls_active": len(ctl.sessions.sessions),
+        # the scalars the fleet dashboard lists and charts
+        "active_calls": len(ctl.sessions.sessions),
+        "queue_sl": round(100 * sum(sls) / len(sls), 1) if sls else None,
+        "modem_signal": signal.get("rssi_dbm") if signal else None,
+        "cpu": round(100 * os.getloadavg()[0] / (os.cpu_count() or 1), 1),
+        # and the detail
         "queues": queues,
         "worker_legs": {n: {"reserved": u, "capacity": c} for n, (u, c) in load.items()},
         "disk_free_bytes": disk.free, "disk_total_bytes": disk.total,
         "load_1m": os.getloadavg()[0], "temperature_c": temp,
-        "modem_state": modem.get("state"), "modem_signal": modem.get("signal"),
+        "modem_state": modem.get("state"), "modem_signal_detail": modem.get("signal"),
         "outbox_backlog": node.outbox.backlog(),
     }
 

@@ -65,8 +65,13 @@ async def test_cdrs_reach_the_fleet_exactly_once_across_an_outage(
         assert sorted(e["data"]["call_id"] for e in events) == sorted(all_ids)  # type: ignore[index]
         seqs = [int(str(e["seq"])) for e in events]
         assert seqs == sorted(seqs)
-        row = await fleet.store.box("box-1")
-        assert row is not None
+        async def metrics() -> dict[str, object] | None:
+            row = await fleet.store.box("box-1")
+            return row.metrics if row is not None and "active_calls" in row.metrics else None
+
+        m = await wait_until(metrics)
+        assert {"active_calls", "queue_sl", "modem_signal", "cpu", "outbox_backlog", "worker_legs"} <= set(m)
+        assert m["worker_legs"] == {"w1": {"reserved": 0, "capacity": 4}}
     finally:
         await asyncio.to_thread(box.stop)
 
