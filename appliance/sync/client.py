@@ -24,6 +24,7 @@ from appliance.sync.clock import Clock, Sleep, real_sleep, system_uniform
 from appliance.sync.envelope import Envelope
 from appliance.sync.link import Backoff, InFlight, Link, SendWindow, State
 from appliance.sync.outbox import Outbox
+from appliance.sync.signal import ChangeSignal
 from appliance.sync.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -103,7 +104,7 @@ class SyncClient:
         self.refused = 0
         self.heartbeats = 0
         self.on_connected: list[Callable[[], Awaitable[None]]] = []
-        self._changed = asyncio.Condition()
+        self._changed = ChangeSignal()
         outbox.add_listener(self._wake.set)
 
     # ---- public API -------------------------------------------------------------------
@@ -198,19 +199,11 @@ class SyncClient:
         await self._notify()
 
     async def _notify(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
+        await self._changed.notify()
 
     async def wait_for(self, predicate: Callable[[], bool], timeout: float) -> bool:
         """Wait until `predicate()` holds after an ack, refusal or state change."""
-        async def _wait() -> None:
-            async with self._changed:
-                await self._changed.wait_for(predicate)
-        try:
-            await asyncio.wait_for(_wait(), timeout)
-        except TimeoutError:
-            return False
-        return True
+        return await self._changed.wait_for(predicate, timeout)
 
     def _forget(self, task: asyncio.Task[None]) -> None:
         with contextlib.suppress(ValueError):

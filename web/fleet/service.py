@@ -22,6 +22,7 @@ from paho.mqtt.properties import Properties
 
 from appliance.sync.clock import Clock, RandomBytes, system_random_bytes
 from appliance.sync.envelope import EnvelopeError, decode
+from appliance.sync.signal import ChangeSignal
 from appliance.sync.topics import Kind, TopicError, Topics
 from appliance.sync.ulid import UlidGenerator
 from web.fleet.liveness import Liveness
@@ -67,7 +68,7 @@ class FleetService:
         self._ids = UlidGenerator(clock, random_bytes)
         self._queue: asyncio.Queue[_Msg | None] = asyncio.Queue()
         self._trackers: dict[str, SeqTracker] = {}
-        self._changed = asyncio.Condition()
+        self._changed = ChangeSignal()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: mqtt.Client | None = None
         self._task: asyncio.Task[None] | None = None
@@ -197,20 +198,12 @@ class FleetService:
                 raise
         self.online[node] = False
         self.silenced += 1
-        async with self._changed:
-            self._changed.notify_all()
+        await self._changed.notify()
 
     # ---- waiting (for tests and the dashboard) ------------------------------------------
     async def wait_for(self, predicate: Callable[[], bool], timeout: float) -> bool:
         """Wait until `predicate()` holds after some batch; False on timeout."""
-        async def _wait() -> None:
-            async with self._changed:
-                await self._changed.wait_for(predicate)
-        try:
-            await asyncio.wait_for(_wait(), timeout)
-        except TimeoutError:
-            return False
-        return True
+        return await self._changed.wait_for(predicate, timeout)
 
     def tracker(self, node: str) -> SeqTracker:
         """The gap tracker of a node."""
@@ -256,8 +249,7 @@ class FleetService:
                     client.ack(msg.mid, msg.qos)
         for node in touched:
             await self._maybe_resync(node)
-        async with self._changed:
-            self._changed.notify_all()
+        await self._changed.notify()
 
     async def _one(self, msg: _Msg) -> str | None:
         now = self._clock.now()
