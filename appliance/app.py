@@ -25,6 +25,7 @@ from appliance.controller.recordings import RecordingIndexer
 from appliance.controller.rpc import RpcServer
 from appliance.controller.sessions import SessionManager
 from appliance.domain.clock import Clock, SystemClock
+from appliance.domain.dialplan import MediaService
 from appliance.domain.placement import Placement
 from appliance.sdnotify import notify, watchdog_loop
 from appliance.sip.kamailio import EdgeConfig
@@ -141,6 +142,8 @@ async def build_controller(settings: Settings, clock: Clock | None = None) -> Co
         sys.stdout.write(f"  queue {DEMO_QUEUE.number} ({DEMO_QUEUE.name}): agents log in with *45\n\n")
     prompts = Prompts(settings.data_dir.resolve())
     sessions.queues = QueueService(manager=sessions, store=queue_store, prompts=prompts, clock=clock)
+    sessions.flows[MediaService.QUEUE] = sessions.queues.run
+    sessions.flows[MediaService.AGENT_FEATURE] = sessions.queues.run
     sessions.queues.configure(await queue_store.load())
     restored = await sessions.queues.restore()
     if restored:

@@ -223,10 +223,10 @@ class QueueService:
 
     async def _feature(self, s: Session) -> None:
         m = self.manager
-        link, leg = m._need(s)
+        link, leg = m.need(s)
         await link.command("answer", leg=leg, code=200)
-        await m._wait(s, {"leg_answered"}, leg, timeout=10)
-        await m._answered(s, None)
+        await m.wait_for(s, {"leg_answered"}, leg, timeout=10)
+        await m.mark_answered(s, None)
         s.set_state(SessionState.CONNECTED)
         try:
             await self.agent_command(s.caller, s.target)
@@ -235,18 +235,18 @@ class QueueService:
             log.warning("feature code %s from %s refused: %s", s.target, s.caller, exc)
             tone = TONE_REFUSED
         await link.command("tone", leg=leg, loop=False, **tone)
-        await m._wait(s, {"playback_done"}, leg, timeout=5)
+        await m.wait_for(s, {"playback_done"}, leg, timeout=5)
 
     async def _caller(self, s: Session) -> None:
         m = self.manager
-        link, leg = m._need(s)
+        link, leg = m.need(s)
         row = self.rows[s.target]
         await link.command("answer", leg=leg, code=200)
-        await m._wait(s, {"leg_answered"}, leg, timeout=10)
+        await m.wait_for(s, {"leg_answered"}, leg, timeout=10)
         s.set_state(SessionState.HUNTING)
         welcome = await self.prompts.path("queue-welcome", row.language)
         await link.command("play", leg=leg, file=str(welcome))
-        await m._wait(s, {"playback_done"}, leg, timeout=60)
+        await m.wait_for(s, {"playback_done"}, leg, timeout=60)
         joined, cause = False, ""
         try:
             await self.apply(self.dispatcher.join(row.number, s.call_id, s.caller), step=True)
@@ -268,17 +268,17 @@ class QueueService:
                 await self._leave(s.call_id, lost=cause == WORKER_LOST)
 
     async def _moh(self, s: Session, language: str) -> str:
-        link, leg = self.manager._need(s)
+        link, leg = self.manager.need(s)
         data = await link.command("play", leg=leg, file=str(await self.prompts.path(MOH, language)), loop=True)
         return str(data["player"])
 
     async def _wait_in_queue(self, s: Session, row: QueueRow) -> None:
         m = self.manager
-        link, caller_leg = m._need(s)
+        link, caller_leg = m.need(s)
         moh: str | None = await self._moh(s, row.language)
         while True:
             msg = await s.events.get()
-            m._check_caller(s, msg, caller_leg)
+            m.check_caller(s, msg, caller_leg)
             kind = msg.get("event")
             if kind == REDIRECT:
                 await self._overflow(s, Destination.parse(str(msg["destination"])), moh)
@@ -286,7 +286,7 @@ class QueueService:
             if kind != OFFER:
                 continue
             agent_id = str(msg["agents"][0])
-            agent_leg = await m._ring(s, agent_id, max(1, round(float(msg["timeout"]))))
+            agent_leg = await m.ring(s, agent_id, max(1, round(float(msg["timeout"]))))
             if agent_leg is None:
                 await self.apply(self.dispatcher.no_answer(s.call_id, agent_id), step=True)
                 continue
@@ -301,18 +301,18 @@ class QueueService:
     async def _connect(self, s: Session, party: str, other_leg: str, record: bool) -> None:
         """Bridge the caller to the answering party, record, and wait for either to hang up."""
         m = self.manager
-        link, caller_leg = m._need(s)
+        link, caller_leg = m.need(s)
         await link.command("bridge", a=caller_leg, b=other_leg)
         if record:
             await m.start_recording(s, [s.caller, party], [caller_leg, other_leg])
-        await m._answered(s, party)
+        await m.mark_answered(s, party)
         s.set_state(SessionState.CONNECTED)
-        await m._until_any_ends(s, {caller_leg, other_leg})
+        await m.until_any_ends(s, {caller_leg, other_leg})
 
     async def _overflow(self, s: Session, dest: Destination, moh: str | None) -> None:
         """Max wait reached: dial the overflow extension (or hunt a ring group), music until answered."""
         m = self.manager
-        link, _ = m._need(s)
+        link, _ = m.need(s)
         if dest.kind is not DestinationKind.EXTENSION:
             log.warning("call %s: overflow to %s is not wired; hanging up", s.call_id, dest)
             raise CallEnded(480, "queue_timeout")
@@ -320,7 +320,7 @@ class QueueService:
         targets = hunt_order(group, s.caller) if group else [dest.target]
         ring_s = group.ring_seconds if group else OVERFLOW_RING_S
         for target in targets:
-            leg = await m._ring(s, target, ring_s)
+            leg = await m.ring(s, target, ring_s)
             if leg is None:
                 continue
             if moh is not None:

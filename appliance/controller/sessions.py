@@ -13,6 +13,7 @@ import dataclasses
 import logging
 import re
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from appliance.controller.recordings import RecordingIndexer
 from appliance.controller.rpc import RpcError, WorkerLink
 from appliance.domain.clock import Clock
-from appliance.domain.dialplan import Directory, MediaService, hunt_order
+from appliance.domain.dialplan import Directory, MediaService, ToMedia, hunt_order
 from appliance.domain.placement import Placement
 from appliance.domain.session_state import SessionState, transition
 from appliance.storage.calls import CallStore
@@ -33,6 +34,9 @@ log = logging.getLogger(__name__)
 
 WORKER_LOST = "worker_lost"
 MAX_EARLY_LEGS = 256
+
+Flow = Callable[["Session"], Awaitable[None]]
+RouteSource = Callable[[], dict[str, ToMedia]]
 
 
 @dataclass
@@ -92,6 +96,15 @@ class SessionManager:
         self.data_dir = data_dir
         self.edge_uri = edge_uri  # e.g. "127.0.0.1:5060": where workers dial extensions
         self.queues: QueueService | None = None  # the ACD wiring (controller/queues.py)
+        # The flow run for each media service (echo and ring groups are built in; the
+        # composition root registers the others: queues, IVR, voicemail, trunks...).
+        self.flows: dict[MediaService, Flow] = {
+            MediaService.ECHO: self._echo,
+            MediaService.RING_GROUP: self._ring_group,
+        }
+        # Numbers owned by features (IVR and DID numbers, voicemail access, park slots):
+        # each source is asked again whenever the directory is set.
+        self.route_sources: list[RouteSource] = []
         self.directory = directory
         self.sessions: dict[str, Session] = {}
         self._by_leg: dict[tuple[str, str], Session] = {}
@@ -112,7 +125,15 @@ class SessionManager:
         # An admin reload re-reads extensions and ring groups only: keep the queues.
         if self.queues is not None and not value.queues:
             value = dataclasses.replace(value, queues=self.queues.numbers())
-        self._directory = value
+        sources: list[RouteSource] = getattr(self, "route_sources", [])
+        services = {} if sources else dict(value.services)
+        for source in sources:
+            services.update(source())
+        self._directory = dataclasses.replace(value, services=services)
+
+    def refresh_routes(self) -> None:
+        """Ask the route sources again (after a feature's configuration changed)."""
+        self.directory = self._directory
 
     # ----- placement, asked by the edge API -----
 
@@ -199,11 +220,11 @@ class SessionManager:
         self.placement.arrived(call_id)
         session.link = link
         session.caller_leg = leg
-        self._track(session, leg)
+        self.track(session, leg)
         session.set_state(SessionState.ANSWERING)
         session.task = asyncio.create_task(self._run(session), name=f"session-{call_id}")
 
-    def _track(self, session: Session, leg: str) -> None:
+    def track(self, session: Session, leg: str) -> None:
         session.legs.add(leg)
         session.live.add(leg)
         session.legs_gone.clear()
@@ -220,53 +241,49 @@ class SessionManager:
     async def _run(self, session: Session) -> None:
         code, cause = 200, "normal"
         try:
-            if session.service is MediaService.ECHO:
-                await self._echo(session)
-            elif session.service in (MediaService.QUEUE, MediaService.AGENT_FEATURE):
-                if self.queues is None:
-                    raise RuntimeError("no queue service wired")
-                await self.queues.run(session)
-            else:
-                await self._ring_group(session)
+            flow = self.flows.get(session.service)
+            if flow is None:
+                raise RuntimeError(f"no flow wired for {session.service.value}")
+            await flow(session)
         except CallEnded as ended:
             code, cause = ended.code, ended.cause
         except Exception:
             log.exception("session %s failed; hanging up the caller", session.call_id)
             code, cause = 500, "controller_error"
         finally:
-            await self._hangup_all(session)
+            await self.hangup_all(session)
             await self._end(session, code, cause)
 
     async def _echo(self, session: Session) -> None:
-        link, leg = self._need(session)
+        link, leg = self.need(session)
         await link.command("answer", leg=leg, code=200)
-        await self._wait(session, {"leg_answered"}, leg, timeout=10)
+        await self.wait_for(session, {"leg_answered"}, leg, timeout=10)
         await link.command("echo", leg=leg)
-        await self._answered(session, None)
+        await self.mark_answered(session, None)
         session.set_state(SessionState.CONNECTED)
-        await self._until_caller_ends(session)
+        await self.until_caller_ends(session)
 
     async def _ring_group(self, session: Session) -> None:
-        link, caller_leg = self._need(session)
+        link, caller_leg = self.need(session)
         group = self.directory.ring_groups[session.target]
         await link.command("answer", leg=caller_leg, code=180)
         session.set_state(SessionState.HUNTING)
         for member in hunt_order(group, session.caller):
-            member_leg = await self._ring(session, member, group.ring_seconds)
+            member_leg = await self.ring(session, member, group.ring_seconds)
             if member_leg is None:
                 continue
             await link.command("answer", leg=caller_leg, code=200)
-            await self._wait(session, {"leg_answered"}, caller_leg, timeout=10)
+            await self.wait_for(session, {"leg_answered"}, caller_leg, timeout=10)
             await link.command("bridge", a=caller_leg, b=member_leg)
             if group.record:
-                base = self._recording_base(session)
+                base = self.recording_base(session)
                 parties, started = [session.caller, member], self.clock.now()
                 self.indexer.note_started(base, session.call_id, parties, started)
                 data = await link.command("record", legs=[caller_leg, member_leg], path_base=str(base))
                 self._recordings[(link.name, str(data["recording"]))] = (session.call_id, parties, started)
-            await self._answered(session, member)
+            await self.mark_answered(session, member)
             session.set_state(SessionState.CONNECTED)
-            ended = await self._until_any_ends(session, {caller_leg, member_leg})
+            ended = await self.until_any_ends(session, {caller_leg, member_leg})
             if ended == member_leg:
                 return
             return
@@ -274,16 +291,16 @@ class SessionManager:
 
     async def start_recording(self, session: Session, parties: list[str], legs: list[str]) -> None:
         """Record each party's leg (merged to one stereo WAV and indexed when the worker closes it)."""
-        link, _ = self._need(session)
-        base = self._recording_base(session)
+        link, _ = self.need(session)
+        base = self.recording_base(session)
         started = self.clock.now()
         self.indexer.note_started(base, session.call_id, parties, started)
         data = await link.command("record", legs=legs, path_base=str(base))
         self._recordings[(link.name, str(data["recording"]))] = (session.call_id, parties, started)
 
-    async def _ring(self, session: Session, member: str, ring_seconds: int) -> str | None:
+    async def ring(self, session: Session, member: str, ring_seconds: int) -> str | None:
         """Dial one member; return its leg if it answered in time, else None."""
-        link, caller_leg = self._need(session)
+        link, caller_leg = self.need(session)
         try:
             data = await link.command(
                 "dial",
@@ -301,20 +318,20 @@ class SessionManager:
             )
             return None
         leg = str(data["leg"])
-        self._track(session, leg)
+        self.track(session, leg)
         deadline = self.clock.monotonic() + ring_seconds
         while True:
             left = deadline - self.clock.monotonic()
             if left <= 0:
                 with contextlib.suppress(RpcError):
                     await link.command("hangup", leg=leg)
-                await self._wait_ended(session, leg)
+                await self.wait_ended(session, leg)
                 return None
             try:
                 msg = await asyncio.wait_for(session.events.get(), left)
             except TimeoutError:
                 continue
-            self._check_caller(session, msg, caller_leg)
+            self.check_caller(session, msg, caller_leg)
             if msg.get("leg") != leg:
                 continue
             if msg.get("event") == "leg_answered":
@@ -322,17 +339,17 @@ class SessionManager:
             if msg.get("event") == "leg_ended":
                 return None
 
-    async def _wait_ended(self, session: Session, leg: str, timeout: float = 5.0) -> None:
+    async def wait_ended(self, session: Session, leg: str, timeout: float = 5.0) -> None:
         """Wait until a leg we hung up reports its end (bounded)."""
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout):
                 while True:
                     msg = await session.events.get()
-                    self._check_caller(session, msg, session.caller_leg or "")
+                    self.check_caller(session, msg, session.caller_leg or "")
                     if msg.get("leg") == leg and msg.get("event") == "leg_ended":
                         return
 
-    def _check_caller(self, session: Session, msg: dict[str, Any], caller_leg: str) -> None:
+    def check_caller(self, session: Session, msg: dict[str, Any], caller_leg: str) -> None:
         """Raise CallEnded when the message says the caller is gone."""
         if msg.get("event") == WORKER_LOST:
             raise CallEnded(500, WORKER_LOST)
@@ -343,20 +360,20 @@ class SessionManager:
                 raise CallEnded(200, "normal")
             raise CallEnded(487 if code in (0, 200, 487) else code, "caller_hangup")
 
-    async def _wait(self, session: Session, names: set[str], leg: str, timeout: float) -> dict[str, Any]:
+    async def wait_for(self, session: Session, names: set[str], leg: str, timeout: float) -> dict[str, Any]:
         async with asyncio.timeout(timeout):
             while True:
                 msg = await session.events.get()
-                self._check_caller(session, msg, session.caller_leg or "")
+                self.check_caller(session, msg, session.caller_leg or "")
                 if msg.get("leg") == leg and msg.get("event") in names:
                     return msg
 
-    async def _until_caller_ends(self, session: Session) -> None:
+    async def until_caller_ends(self, session: Session) -> None:
         while True:
             msg = await session.events.get()
-            self._check_caller(session, msg, session.caller_leg or "")
+            self.check_caller(session, msg, session.caller_leg or "")
 
-    async def _until_any_ends(self, session: Session, legs: set[str]) -> str:
+    async def until_any_ends(self, session: Session, legs: set[str]) -> str:
         while True:
             msg = await session.events.get()
             if msg.get("event") == WORKER_LOST:
@@ -364,23 +381,23 @@ class SessionManager:
             if msg.get("event") == "leg_ended" and msg.get("leg") in legs:
                 return str(msg["leg"])
 
-    async def _answered(self, session: Session, by: str | None) -> None:
+    async def mark_answered(self, session: Session, by: str | None) -> None:
         session.answered_by = by or session.target
         await self.store.cdr_answered(session.call_id, self.clock.now(), session.answered_by)
 
-    def _need(self, session: Session) -> tuple[WorkerLink, str]:
+    def need(self, session: Session) -> tuple[WorkerLink, str]:
         if session.link is None or session.caller_leg is None:
             raise RuntimeError(f"session {session.call_id} has no caller leg")
         return session.link, session.caller_leg
 
-    def _recording_base(self, session: Session) -> Path:
+    def recording_base(self, session: Session) -> Path:
         day = session.started
         folder = self.data_dir / "recordings" / f"{day:%Y}" / f"{day:%m}" / f"{day:%d}"
         folder.mkdir(parents=True, exist_ok=True)
         safe = re.sub(r"[^A-Za-z0-9_.-]", "_", session.call_id)[:80]
         return folder / f"{day:%H%M%S}-{safe}"
 
-    async def _hangup_all(self, session: Session, timeout: float = 5.0) -> None:
+    async def hangup_all(self, session: Session, timeout: float = 5.0) -> None:
         """Hang up every live leg and wait (bounded) until the worker reports them ended:
         until then pjsua still holds their call slots, and the reservation must too."""
         link = session.link

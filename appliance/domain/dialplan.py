@@ -7,6 +7,7 @@ directly (media flows phone to phone), hand the call to a media worker for a ser
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -24,6 +25,11 @@ class MediaService(Enum):
     RING_GROUP = "ring_group"
     QUEUE = "queue"
     AGENT_FEATURE = "agent_feature"
+    IVR = "ivr"  # an auto-attendant menu (a DID or an internal number)
+    VOICEMAIL = "voicemail"  # leave a message in a mailbox
+    VOICEMAIL_MAIN = "voicemail_main"  # listen to one's messages (PIN)
+    PARK = "park"  # park or retrieve a call in a slot
+    OUTBOUND = "outbound"  # an external number over a trunk (SIP, then GSM)
 
 
 # Call legs a session of each service will hold at most on its worker: the caller's leg
@@ -34,6 +40,11 @@ LEGS_NEEDED: dict[MediaService, int] = {
     MediaService.RING_GROUP: 2,
     MediaService.QUEUE: 2,
     MediaService.AGENT_FEATURE: 1,
+    MediaService.IVR: 2,
+    MediaService.VOICEMAIL: 1,
+    MediaService.VOICEMAIL_MAIN: 1,
+    MediaService.PARK: 2,
+    MediaService.OUTBOUND: 2,
 }
 
 
@@ -58,15 +69,6 @@ class QueueNumber:
 
 
 @dataclass(frozen=True)
-class Directory:
-    """The numbering plan as the controller knows it."""
-
-    extensions: frozenset[str]
-    ring_groups: dict[str, RingGroup] = field(default_factory=dict)
-    queues: dict[str, QueueNumber] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class ToExtension:
     """Ring a registered extension directly through the SIP edge."""
 
@@ -84,6 +86,19 @@ class ToMedia:
     def legs(self) -> int:
         """Legs the session will hold on its worker."""
         return LEGS_NEEDED[self.service]
+
+
+@dataclass(frozen=True)
+class Directory:
+    """The numbering plan as the controller knows it."""
+
+    extensions: frozenset[str]
+    ring_groups: dict[str, RingGroup] = field(default_factory=dict)
+    queues: dict[str, QueueNumber] = field(default_factory=dict)
+    # Numbers owned by features (IVR menus, DIDs, voicemail access, park slots).
+    services: dict[str, ToMedia] = field(default_factory=dict)
+    # External numbers: a dialed number matching one of these goes out over a trunk.
+    outbound_patterns: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -111,10 +126,14 @@ def route(dialed: str, caller: str, directory: Directory) -> RouteDecision:
         if not any(m != caller for m in group.members):
             return Reject(480, "No Members Available")
         return ToMedia(MediaService.RING_GROUP, dialed)
+    if dialed in directory.services:
+        return directory.services[dialed]
     if dialed in directory.extensions:
         if dialed == caller:
             return Reject(486, "Busy Here")
         return ToExtension(dialed)
+    if any(re.fullmatch(p, dialed) for p in directory.outbound_patterns):
+        return ToMedia(MediaService.OUTBOUND, dialed)
     return Reject(404, "Not Found")
 
 
