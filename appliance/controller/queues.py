@@ -224,8 +224,7 @@ class QueueService:
     async def _feature(self, s: Session) -> None:
         m = self.manager
         link, leg = m.need(s)
-        await link.command("answer", leg=leg, code=200)
-        await m.wait_for(s, {"leg_answered"}, leg, timeout=10)
+        await m.answer_caller(s)
         await m.mark_answered(s, None)
         s.set_state(SessionState.CONNECTED)
         try:
@@ -241,8 +240,7 @@ class QueueService:
         m = self.manager
         link, leg = m.need(s)
         row = self.rows[s.target]
-        await link.command("answer", leg=leg, code=200)
-        await m.wait_for(s, {"leg_answered"}, leg, timeout=10)
+        await m.answer_caller(s)
         s.set_state(SessionState.HUNTING)
         welcome = await self.prompts.path("queue-welcome", row.language)
         await link.command("play", leg=leg, file=str(welcome))

@@ -58,6 +58,8 @@ class Session:
     events: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
     task: asyncio.Task[None] | None = None
     answered_by: str | None = None
+    caller_answered: bool = False  # the caller's leg got its 200 OK (see answer_caller)
+    data: dict[str, Any] = field(default_factory=dict)  # what flows pass on in a hand-over
 
     def set_state(self, new: SessionState) -> None:
         """Move to `new` through the state table, logging old -> new."""
@@ -256,8 +258,7 @@ class SessionManager:
 
     async def _echo(self, session: Session) -> None:
         link, leg = self.need(session)
-        await link.command("answer", leg=leg, code=200)
-        await self.wait_for(session, {"leg_answered"}, leg, timeout=10)
+        await self.answer_caller(session)
         await link.command("echo", leg=leg)
         await self.mark_answered(session, None)
         session.set_state(SessionState.CONNECTED)
@@ -272,8 +273,7 @@ class SessionManager:
             member_leg = await self.ring(session, member, group.ring_seconds)
             if member_leg is None:
                 continue
-            await link.command("answer", leg=caller_leg, code=200)
-            await self.wait_for(session, {"leg_answered"}, caller_leg, timeout=10)
+            await self.answer_caller(session)
             await link.command("bridge", a=caller_leg, b=member_leg)
             if group.record:
                 base = self.recording_base(session)
@@ -288,6 +288,29 @@ class SessionManager:
                 return
             return
         raise CallEnded(480, "no_answer")
+
+    async def answer_caller(self, session: Session) -> None:
+        """Answer the caller's leg with 200 once; later calls (after a hand-over) do nothing."""
+        if session.caller_answered:
+            return
+        link, leg = self.need(session)
+        await link.command("answer", leg=leg, code=200)
+        await self.wait_for(session, {"leg_answered"}, leg, timeout=10)
+        session.caller_answered = True
+
+    async def hand_over(self, session: Session, service: MediaService, target: str) -> None:
+        """Continue this caller's session in another service's flow (IVR -> queue -> voicemail).
+
+        The caller's leg, worker reservation and CDR stay the same; the flow that takes over
+        must not assume the caller is unanswered (use `answer_caller`).
+        """
+        flow = self.flows.get(service)
+        if flow is None:
+            raise RuntimeError(f"no flow wired for {service.value}")
+        log.info("session %s: %s %s -> %s %s", session.call_id, session.service.value, session.target,
+                 service.value, target)
+        session.service, session.target = service, target
+        await flow(session)
 
     async def start_recording(self, session: Session, parties: list[str], legs: list[str]) -> None:
         """Record each party's leg (merged to one stereo WAV and indexed when the worker closes it)."""
