@@ -19,6 +19,7 @@ from web.local.render import render
 from web.local.routers import (
     api_access,
     api_directory,
+    api_kpis,
     api_live,
     api_reports,
     api_users,
@@ -33,8 +34,8 @@ if TYPE_CHECKING:
     from appliance.app import Controller
 
 STATIC = Path(__file__).parent / "static"
-ROUTERS = (api_access, api_directory, api_users, api_reports, api_live, pages_access, pages_admin, pages_reports,
-           pages_live)
+ROUTERS = (api_access, api_directory, api_users, api_reports, api_live, api_kpis, pages_access, pages_admin,
+           pages_reports, pages_live)
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self';"
        " frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
 

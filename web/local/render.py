@@ -25,6 +25,7 @@ NAV: list[tuple[str, str, Role]] = [
     ("/ring-groups", "Ring groups", Role.SUPERVISOR),
     ("/cdrs", "Calls", Role.SUPERVISOR),
     ("/recordings", "Recordings", Role.SUPERVISOR),
+    ("/reports", "Reports", Role.SUPERVISOR),
     ("/alarms", "Alarms", Role.SUPERVISOR),
     ("/users", "Users", Role.ADMIN),
     ("/audit", "Audit log", Role.ADMIN),

@@ -10,6 +10,7 @@ from appliance.domain.clock import Clock
 from appliance.web_services.access import AccessService
 from appliance.web_services.agent_desk import AgentDesk
 from appliance.web_services.directory_admin import DirectoryAdmin
+from appliance.web_services.kpi_reports import KpiReports
 from appliance.web_services.reports import Reports
 from appliance.web_services.system import SystemAdmin
 from appliance.web_services.tx import Writer
@@ -32,6 +33,7 @@ class Services:
     reports: Reports
     system: SystemAdmin
     desk: AgentDesk
+    kpis: KpiReports
 
     @classmethod
     def from_controller(cls, ctl: Controller) -> Services:
@@ -46,4 +48,5 @@ class Services:
             reports=Reports(ctl.db, writer, ctl.clock, ctl.settings.data_dir),
             system=SystemAdmin(writer, ctl.clock, ctl.settings.data_dir),
             desk=AgentDesk(ctl.db, writer, ctl.clock, lambda: ctl.queues),
+            kpis=KpiReports(ctl.db, ctl.clock),
         )

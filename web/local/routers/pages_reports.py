@@ -9,9 +9,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from appliance.web_services import audit
+from appliance.web_services.kpi_report import GroupBy, Interval
 from appliance.web_services.reports import CdrFilter
 from web.local.deps import AdminUser, AnyUser, ServicesDep, SupervisorUser, Tr
 from web.local.render import render
+from web.local.routers.api_kpis import By, Every, Since, Until, period
 from web.local.status import system_status
 
 router = APIRouter(include_in_schema=False)
@@ -57,3 +59,24 @@ async def audit_page(request: Request, auth: AdminUser, services: ServicesDep, t
     """The audit log."""
     return render(request, "audit.html", tr, auth, entries=await audit.entries(services.ctl.db, 300, action),
                   action=action)
+
+
+def _pct(v: float | None) -> str:
+    return "–" if v is None else f"{round(v * 100)} %"
+
+
+def _secs(v: float | None) -> str:
+    return "–" if v is None else f"{round(v)} s"
+
+
+@router.get("/reports")
+async def reports_page(request: Request, auth: SupervisorUser, services: ServicesDep, tr: Tr, since: Since = None,
+                       until: Until = None, interval: Every = Interval.HOUR, by: By = GroupBy.QUEUE) -> Response:
+    """Queue and agent reports by interval with charts (vendored Chart.js) and CSV export."""
+    p = period(services, since, until, interval)
+    queues = await services.kpis.queues(p, by)
+    agents = await services.kpis.agents(p)
+    base = f"since={p.since}&until={p.until}&interval={interval.value}"
+    return render(request, "reports.html", tr, auth, period=p, by=by.value, queues=queues, agents=agents,
+                  query=f"{base}&by={by.value}", query_agents=base, pct=_pct, secs=_secs,
+                  fmt="%Y-%m-%d %H:00" if interval is Interval.HOUR else "%Y-%m-%d")
