@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import pjsua2 as pj
 
 from appliance.media import protocol as p
-from appliance.media.leg import IllegalTransition, Leg, LegState, request_user
+from appliance.media.leg import IllegalTransition, Leg, LegState, request_user, uri_user
 from appliance.media.sip import (
     Inbox,
     LegCall,
@@ -100,6 +100,7 @@ class Engine:
         self.closing: dict[str, Recording] = {}  # recorders destroyed, files not yet final
         self.from_accounts: dict[str, WorkerAccount] = {}
         self.bridges: set[frozenset[str]] = set()
+        self.connections: set[tuple[str, str]] = set()  # one-way (src, dst)
         self.echoes: set[str] = set()
         self.dial_deadline: dict[str, float] = {}
         self.stopping = False  # set at shutdown: new INVITEs are refused, not reported
@@ -224,6 +225,20 @@ class Engine:
         self.bridges.discard(pair)
         return {}
 
+    def _cmd_connect(self, cmd: p.Connect) -> dict[str, Any]:
+        src, dst = self._media(cmd.src), self._media(cmd.dst)
+        src.startTransmit(dst)
+        self.connections.add((cmd.src, cmd.dst))
+        return {}
+
+    def _cmd_disconnect(self, cmd: p.Disconnect) -> dict[str, Any]:
+        if (cmd.src, cmd.dst) not in self.connections:
+            raise CommandError(f"leg {cmd.src!r} is not connected to {cmd.dst!r}")
+        src, dst = self._media(cmd.src), self._media(cmd.dst)
+        src.stopTransmit(dst)
+        self.connections.discard((cmd.src, cmd.dst))
+        return {}
+
     def _cmd_echo(self, cmd: p.Echo) -> dict[str, Any]:
         media = self._media(cmd.leg)
         media.startTransmit(media)
@@ -324,6 +339,14 @@ class Engine:
             leg_id = item[1].leg_id
             if leg_id in self.legs:
                 self.emit(p.event_message("dtmf", leg=leg_id, digit=item[2], method=item[3]))
+        elif kind == "transfer":
+            self._on_transfer(item[1], item[2], item[3])
+        elif kind == "replaced":
+            # An INVITE with Replaces aimed at one of our legs: not a feature of the worker.
+            log.warning("INVITE with Replaces for %s refused", item[1].leg_id)
+            with contextlib.suppress(pj.Error):
+                item[2].hangup(call_op(603))
+            self._refused.append(item[2])
         elif kind == "eof" and item[1] in self.players:
             self._end_player(item[1], notify=True)
 
@@ -347,6 +370,31 @@ class Engine:
                 to_uri=ci.localUri,
                 request_user=request_user(whole_msg, ci.localUri),
                 remote=src,
+            )
+        )
+
+    def _on_transfer(self, call: LegCall, new_call: LegCall, refer_to: str) -> None:
+        """A REFER was accepted on a leg and pjsua dialled its target: report the new leg."""
+        leg = self.legs.get(call.leg_id)
+        target, replaces = p.split_refer_target(refer_to)
+        new_id = self._new_id("L")
+        new_call.leg_id = new_id
+        dialled = new_call.getId() != pj.PJSUA_INVALID_ID and new_call.isActive()
+        if leg is None or leg.ended or not dialled:
+            log.warning("REFER on %s to %s: no new leg (worker full or leg gone)", call.leg_id, target)
+            if dialled:
+                new_call.hangup(call_op())
+                self._refused.append(new_call)
+            else:
+                del new_call
+            return
+        self.calls[new_id] = new_call
+        self.legs[new_id] = Leg(new_id, "out", LegState.CALLING)
+        self.emit(
+            p.event_message(
+                "leg_transfer", leg=leg.id, new_leg=new_id, target=target,
+                target_user=uri_user(target),
+                replaces=replaces,
             )
         )
 
@@ -385,6 +433,7 @@ class Engine:
         for player_id in [j.id for j in self.players.values() if j.leg == leg.id]:
             self._end_player(player_id, notify=True)
         self.bridges = {b for b in self.bridges if leg.id not in b}
+        self.connections = {c for c in self.connections if leg.id not in c}
         self.echoes.discard(leg.id)
         self.dial_deadline.pop(leg.id, None)
         if leg.timeout_hit:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 PROTOCOL_VERSION = 1
 MAX_LINE_BYTES = 64 * 1024
@@ -24,6 +25,7 @@ EVENT_NAMES = frozenset(
         "leg_ended",
         "playback_done",
         "recording_closed",
+        "leg_transfer",
     }
 )
 
@@ -76,6 +78,22 @@ class Unbridge:
 
     a: str
     b: str
+
+
+@dataclass(frozen=True)
+class Connect:
+    """Send `src`'s audio to `dst` only (one way): listen, whisper and barge are made of these."""
+
+    src: str
+    dst: str
+
+
+@dataclass(frozen=True)
+class Disconnect:
+    """Stop sending `src`'s audio to `dst` (only a pair that was connected)."""
+
+    src: str
+    dst: str
 
 
 @dataclass(frozen=True)
@@ -144,6 +162,8 @@ Command = (
     | Dial
     | Bridge
     | Unbridge
+    | Connect
+    | Disconnect
     | Echo
     | Play
     | StopPlay
@@ -259,6 +279,11 @@ def _build(name: str, o: dict[str, Any], req: int) -> Command:
         if a == b:
             raise ProtocolError("cannot bridge a leg with itself (use 'echo')", req)
         return Bridge(a, b) if name == "bridge" else Unbridge(a, b)
+    if name in ("connect", "disconnect"):
+        src, dst = _str(o, "src", req), _str(o, "dst", req)
+        if src == dst:
+            raise ProtocolError("cannot connect a leg to itself (use 'echo')", req)
+        return Connect(src, dst) if name == "connect" else Disconnect(src, dst)
     if name == "echo":
         return Echo(_str(o, "leg", req))
     if name == "play":
@@ -330,6 +355,20 @@ def event_message(name: str, **fields: Any) -> bytes:
     if name not in EVENT_NAMES:
         raise ValueError(f"unknown event {name!r}")
     return _line({"type": "event", "event": name, **fields})
+
+
+def split_refer_target(uri: str) -> tuple[str, str | None]:
+    """Split a Refer-To URI into (target without headers, decoded Replaces value or None)."""
+    bare = uri.strip()
+    if bare.startswith("<") and ">" in bare:
+        bare = bare[1 : bare.index(">")]
+    target, _, query = bare.partition("?")
+    replaces = None
+    for part in query.split("&") if query else []:
+        name, _, value = part.partition("=")
+        if name.lower() == "replaces":
+            replaces = unquote(value)
+    return target, replaces
 
 
 def result_ok(req: int, data: dict[str, Any] | None = None) -> bytes:

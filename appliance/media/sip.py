@@ -116,6 +116,7 @@ class LegCall(pj.Call):
     def __init__(self, acc: pj.Account, inbox: Inbox, call_id: int = pj.PJSUA_INVALID_ID):
         super().__init__(acc, call_id)
         self._inbox = inbox
+        self._acc = acc
         self.leg_id = ""
 
     def onCallState(self, prm: pj.OnCallStateParam) -> None:
@@ -134,6 +135,27 @@ class LegCall(pj.Call):
         """Queue a received DTMF digit (may run on a media thread)."""
         method = "info" if prm.method == pj.PJSUA_DTMF_METHOD_SIP_INFO else "rfc2833"
         self._inbox.append(("dtmf", self, prm.digit, method))
+
+    def onCallTransferRequest(self, prm: pj.OnCallTransferRequestParam) -> None:
+        """Accept a REFER (202): pjsua dials the target as a new Call we own, queued here.
+
+        pjsua then sends the transferer NOTIFYs with the new call's progress (100, 180,
+        then 200 when the target answers, or its failure code).
+        """
+        new_call = LegCall(self._acc, self._inbox)
+        prm.newCall = new_call
+        prm.statusCode = 202
+        self._inbox.append(("transfer", self, new_call, prm.dstUri))
+
+    def onCallTransferStatus(self, prm: pj.OnCallTransferStatusParam) -> None:
+        """Queue a NOTIFY about a transfer this call asked for (we sent the REFER)."""
+        self._inbox.append(("xfer_status", self, int(prm.statusCode), bool(prm.finalNotify)))
+
+    def onCallReplaced(self, prm: pj.OnCallReplacedParam) -> None:
+        """An INVITE with Replaces took this call's place: own the new Call and queue it."""
+        new_call = LegCall(self._acc, self._inbox, prm.newCallId)
+        prm.newCall = new_call
+        self._inbox.append(("replaced", self, new_call))
 
     def audio_media(self) -> pj.AudioMedia | None:
         """The call's active audio port on the bridge, or None if media is not up."""

@@ -45,6 +45,8 @@ class CallRecord:
     states: list[str] = field(default_factory=list)
     codes: list[int] = field(default_factory=list)
     dtmf: list[str] = field(default_factory=list)
+    xfer: list[int] = field(default_factory=list)  # NOTIFY codes of a transfer we asked for
+    replaces: str = ""  # the call this one replaced (attended transfer) or was REFERred from
 
     @property
     def state(self) -> str:
@@ -135,7 +137,8 @@ class Phone:
         elif event == "ready":
             ready.put(msg)
         elif event == "incoming":
-            rec = CallRecord(msg["call"], msg["user"], msg["from"], msg["to"], ["incoming"])
+            rec = CallRecord(msg["call"], msg["user"], msg["from"], msg["to"], ["incoming"],
+                             replaces=msg.get("replaces", ""))
             self._calls[rec.id] = rec
             self._incoming.put(rec.id)
         elif event == "call_state":
@@ -144,6 +147,8 @@ class Phone:
             rec.codes.append(int(msg["code"]))
         elif event == "dtmf":
             self._calls[msg["call"]].dtmf.append(msg["digit"])
+        elif event == "xfer_status":
+            self._calls[msg["call"]].xfer.append(int(msg["code"]))
         elif event == "reg":
             self._reg.setdefault(msg["user"], []).append(msg)
 
@@ -263,6 +268,23 @@ class Phone:
     def send_dtmf(self, call: str, digits: str, method: str = "rfc2833") -> None:
         """Send DTMF digits (RFC 2833 events or SIP INFO)."""
         self._request("send_dtmf", call=call, digits=digits, method=method)
+
+    def hold(self, call: str) -> None:
+        """Put `call` on hold (re-INVITE with sendonly)."""
+        self._request("hold", call=call)
+
+    def transfer(self, call: str, uri: str) -> None:
+        """Blind transfer: send REFER on `call` with Refer-To `uri`."""
+        self._request("transfer", call=call, uri=uri)
+
+    def transfer_replaces(self, call: str, other: str) -> None:
+        """Attended transfer: REFER the far end of `call` to replace our call `other`."""
+        self._request("transfer_replaces", call=call, other=other)
+
+    def transfer_status(self, call: str) -> list[int]:
+        """NOTIFY sipfrag codes received so far for a transfer asked on `call`."""
+        with self._cond:
+            return list(self._calls[call].xfer)
 
     def received_dtmf(self, call: str) -> str:
         """Digits this phone received on `call` so far."""

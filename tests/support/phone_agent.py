@@ -208,6 +208,21 @@ class Agent:
         call.sendDtmf(prm)
         return {}
 
+    def op_hold(self, req: dict[str, Any]) -> dict[str, Any]:
+        self._call(req).setHold(call_op())
+        return {}
+
+    def op_transfer(self, req: dict[str, Any]) -> dict[str, Any]:
+        """Blind transfer: REFER the far end of `call` to `uri`."""
+        self._call(req).xfer(str(req["uri"]), call_op())
+        return {}
+
+    def op_transfer_replaces(self, req: dict[str, Any]) -> dict[str, Any]:
+        """Attended transfer: REFER the far end of `call` to replace our call `other`."""
+        other = self._call({"call": req["other"]})
+        self._call(req).xferReplaces(other, call_op())
+        return {}
+
     def op_calls(self, req: dict[str, Any]) -> dict[str, Any]:
         return {"calls": sorted(self.calls)}
 
@@ -263,6 +278,18 @@ class Agent:
                 if item[1].audio_media() is not None:
                     for what, arg in self.pending_media.pop(call_id, []):
                         self._apply(call_id, what, arg)
+            elif kind == "xfer_status":
+                self.send({"event": "xfer_status", "call": item[1].leg_id, "code": item[2],
+                           "final": item[3]})
+            elif kind in ("replaced", "transfer"):
+                # Our call was replaced by an INVITE with Replaces (or we were REFERred):
+                # the new Call is ours now, reported like an incoming call.
+                new_call = item[2]
+                user = self.call_user.get(item[1].leg_id, "phone")
+                call_id = self._new_call_id(new_call, user)
+                ci = new_call.getInfo()
+                self.send({"event": "incoming", "call": call_id, "user": user,
+                           "from": ci.remoteUri, "to": ci.localUri, "replaces": item[1].leg_id})
             elif kind == "dtmf":
                 self.send({"event": "dtmf", "call": item[1].leg_id, "digit": item[2],
                            "method": item[3]})
