@@ -1,0 +1,348 @@
+"""Voicemail on real calls: leave a message in a mailbox, listen to one's messages at *97.
+
+A mailbox is an extension's or a queue's number. Leaving a message plays the greeting (the
+mailbox's recorded one, else the spoken default), a beep, then records the caller's leg to
+`<data>/voicemail/<mailbox>/` until '#', hang-up or the length limit. The index row is written
+before recording starts and completed after the file is closed; `recover()` finishes rows a
+crash left open, so nothing is lost. Retrieval asks for the PIN (argon2 hash; wrong PINs are
+limited per call and lock the mailbox for a while after several in a row), then plays the
+messages, new first, with 1 replay, 7 delete, # next. Every change sends MWI to the phone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import aiosqlite
+
+from appliance.controller.ivr import IvrService, play_until_key, to_connected, wait_key
+from appliance.controller.mwi import MwiNotifier
+from appliance.controller.prompts import Prompts
+from appliance.controller.rpc import RpcError
+from appliance.controller.sessions import CallEnded, Session, SessionManager
+from appliance.domain.clock import Clock
+from appliance.domain.dialplan import MediaService, ToMedia
+from appliance.domain.errors import DomainError
+from appliance.media.wavfile import wav_is_final, wav_seconds
+from appliance.storage.ivr import IvrStore
+from appliance.storage.voicemail import MailboxRow, MessageRow, VoicemailStore, hash_pin, pin_matches
+
+if TYPE_CHECKING:
+    from appliance.config import Settings
+
+log = logging.getLogger(__name__)
+
+ACCESS = "*97"  # listen to one's own mailbox; *97<queue> for a queue's mailbox
+MAX_MESSAGE_S = 180.0
+MIN_MESSAGE_S = 0.5  # shorter recordings are hang-ups, not messages
+PIN_TRIES_PER_CALL = 3
+LOCK_AFTER_FAILURES = 6  # wrong PINs in a row (across calls) that lock the mailbox
+LOCK_FOR = timedelta(minutes=15)
+BEEP = {"freq1": 1400, "on_ms": 350, "off_ms": 50}
+WAV_CLOSE_WAIT_S = 3.0
+COUNT_TEXT = {
+    "en": "You have {new} new and {old} saved messages.",
+    "he": "יש לך {new} הודעות חדשות ו {old} הודעות שמורות.",
+    "ar": "لديك {new} رسائل جديدة و {old} رسائل محفوظة.",
+    "pl": "Masz {new} nowych i {old} zapisanych wiadomości.",
+    "zh": "您有{new}条新留言和{old}条已保存留言。",
+}
+_PIN = re.compile(r"^[0-9]{4,12}$")
+
+
+class VoicemailError(DomainError):
+    """A refused mailbox change (bad PIN, unknown mailbox)."""
+
+
+@dataclass(frozen=True)
+class MailboxSummary:
+    """A mailbox as the web UI lists it."""
+
+    mailbox: str
+    new: int
+    old: int
+    has_pin: bool
+    language: str
+
+
+class VoicemailService:
+    """Mailboxes, the leave-a-message and *97 flows, crash recovery and MWI."""
+
+    def __init__(
+        self, *, manager: SessionManager, store: VoicemailStore, prompts: Prompts, clock: Clock,
+        data_dir: Path, mwi: MwiNotifier | None = None,
+    ) -> None:
+        self.manager = manager
+        self.store = store
+        self.prompts = prompts
+        self.clock = clock
+        self.data_dir = data_dir
+        self.mwi = mwi
+
+    # ----- mailboxes -----
+
+    def mailboxes(self) -> set[str]:
+        """Every mailbox: one per extension and per queue."""
+        d = self.manager.directory
+        return set(d.extensions) | set(d.queues)
+
+    def routes(self) -> dict[str, ToMedia]:
+        """*97 and *97<queue> for the dial plan (a route source)."""
+        out = {ACCESS: ToMedia(MediaService.VOICEMAIL_MAIN, ACCESS)}
+        for queue in self.manager.directory.queues:
+            out[ACCESS + queue] = ToMedia(MediaService.VOICEMAIL_MAIN, queue)
+        return out
+
+    def _check(self, mailbox: str) -> None:
+        if mailbox not in self.mailboxes():
+            raise VoicemailError(f"no mailbox {mailbox!r}: mailboxes are extension and queue numbers")
+
+    async def set_pin(self, mailbox: str, pin: str) -> None:
+        """Set a mailbox's PIN (4-12 digits; stored as an argon2 hash)."""
+        self._check(mailbox)
+        if not _PIN.match(pin):
+            raise VoicemailError("a PIN is 4-12 digits")
+        await self.store.set_pin(mailbox, await asyncio.to_thread(hash_pin, pin))
+
+    async def summary(self, mailbox: str) -> MailboxSummary:
+        """Counts and settings of one mailbox."""
+        self._check(mailbox)
+        row = await self.store.mailbox(mailbox)
+        new, old = await self.store.counts(mailbox)
+        return MailboxSummary(mailbox, new, old, row.pin_hash is not None, row.language)
+
+    async def messages(self, mailbox: str) -> list[MessageRow]:
+        """A mailbox's messages, new first."""
+        self._check(mailbox)
+        return await self.store.messages(mailbox)
+
+    async def delete_message(self, message_id: int) -> MessageRow | None:
+        """Delete a message and its file; None when there was none."""
+        msg = await self.store.message(message_id)
+        if msg is None:
+            return None
+        await self.store.drop_message(message_id)
+        (self.data_dir / msg.path).unlink(missing_ok=True)
+        await self.notify(msg.mailbox)
+        return msg
+
+    async def recover(self) -> int:
+        """At start: complete the rows of messages a crash left recording; return how many were kept."""
+        kept = 0
+        for msg in await self.store.unfinished():
+            path = self.data_dir / msg.path
+            seconds = wav_seconds(str(path)) if path.exists() else 0.0
+            if seconds >= MIN_MESSAGE_S:
+                await self.store.finish_message(msg.id, seconds)
+                kept += 1
+            else:
+                await self.store.drop_message(msg.id)
+                path.unlink(missing_ok=True)
+        return kept
+
+    async def notify(self, mailbox: str) -> bool:
+        """Send the mailbox owner's phone a message-waiting NOTIFY (extensions only)."""
+        if self.mwi is None or mailbox not in self.manager.directory.extensions:
+            return False
+        new, old = await self.store.counts(mailbox)
+        try:
+            return await self.mwi.notify(mailbox, new, old)
+        except Exception:
+            log.exception("MWI for %s failed", mailbox)
+            return False
+
+    # ----- flows -----
+
+    async def run(self, s: Session) -> None:
+        """The flow for VOICEMAIL (leave a message) and VOICEMAIL_MAIN (*97)."""
+        if s.service is MediaService.VOICEMAIL_MAIN:
+            await self._listen(s)
+        else:
+            await self._leave(s)
+
+    def _language(self, s: Session, row: MailboxRow) -> str:
+        return str(s.data.get("language") or row.language)
+
+    async def _leave(self, s: Session) -> None:
+        m = self.manager
+        box = s.target
+        if box not in self.mailboxes():
+            raise CallEnded(404, "no_such_mailbox")
+        link, leg = m.need(s)
+        await m.answer_caller(s)
+        row = await self.store.mailbox(box)
+        language = self._language(s, row)
+        greeting = self.data_dir / row.greeting if row.greeting else None
+        if greeting is None or not greeting.exists():
+            greeting = await self.prompts.path("vm-greeting", language)
+        await play_until_key(m, s, greeting, keys="#")
+        await link.command("tone", leg=leg, loop=False, **BEEP)
+        await m.wait_for(s, {"playback_done"}, leg, timeout=5)
+        started = self.clock.now()
+        folder = self.data_dir / "voicemail" / box
+        folder.mkdir(parents=True, exist_ok=True)
+        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", s.call_id)[:60]
+        base = folder / f"{started:%Y%m%d-%H%M%S}-{safe}"
+        wav = Path(f"{base}-0.wav")
+        message_id = await self.store.start_message(
+            box, s.caller, s.call_id, started, str(wav.relative_to(self.data_dir))
+        )
+        await m.mark_answered(s, f"voicemail:{box}")
+        to_connected(s)
+        recording: str | None = None
+        ended: CallEnded | None = None
+        try:
+            data = await link.command("record", legs=[leg], path_base=str(base))
+            recording = str(data["recording"])
+            await wait_key(m, s, "#", MAX_MESSAGE_S)
+        except CallEnded as exc:
+            ended = exc  # hanging up is how most callers finish a message
+        finally:
+            if recording is not None and ended is None:
+                try:
+                    await link.command("stop_record", recording=recording)
+                except RpcError:
+                    log.warning("voicemail %s: stop_record failed", message_id)
+            await self._finish(message_id, wav)
+        await self.notify(box)
+        if ended is not None:
+            raise CallEnded(200, "normal")
+        await play_until_key(m, s, await self.prompts.path("vm-saved", language), timeout=30)
+
+    async def _finish(self, message_id: int, wav: Path) -> None:
+        """Wait (bounded) for the worker to close the WAV, then complete or drop the row."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + WAV_CLOSE_WAIT_S
+        while not wav_is_final(str(wav)) and loop.time() < deadline:
+            await asyncio.sleep(0.05)  # pjmedia finalises the header on its own thread; no event for it here
+        seconds = wav_seconds(str(wav))
+        if seconds >= MIN_MESSAGE_S:
+            await self.store.finish_message(message_id, seconds)
+            log.info("voicemail %d: %.1f s in %s", message_id, seconds, wav)
+        else:
+            await self.store.drop_message(message_id)
+            wav.unlink(missing_ok=True)
+
+    async def _pin(self, s: Session, box: str, row: MailboxRow, language: str) -> bool:
+        """Ask for the PIN; True when right. Wrong PINs are counted and lock the mailbox."""
+        m = self.manager
+        _, leg = m.need(s)
+        if row.locked_until and row.locked_until > self.clock.now().strftime("%Y-%m-%dT%H:%M:%S"):
+            await play_until_key(m, s, await self.prompts.path("vm-locked", language), timeout=30)
+            return False
+        assert row.pin_hash is not None
+        for _ in range(PIN_TRIES_PER_CALL):
+            first = await play_until_key(m, s, await self.prompts.path("vm-enter-pin", language),
+                                         keys="0123456789#")
+            pin = await self._collect(s, first, leg)
+            right = bool(pin) and await asyncio.to_thread(pin_matches, row.pin_hash, pin)
+            if right:
+                await self.store.pin_ok(box)
+                return True
+            failures = (await self.store.mailbox(box)).failed_pins + 1
+            lock = self.clock.now() + LOCK_FOR if failures >= LOCK_AFTER_FAILURES else None
+            await self.store.pin_failed(box, lock)
+            log.warning("mailbox %s: wrong PIN from %s (%d in a row)", box, s.caller, failures)
+            if lock is not None:
+                await play_until_key(m, s, await self.prompts.path("vm-locked", language), timeout=30)
+                return False
+            await play_until_key(m, s, await self.prompts.path("vm-wrong-pin", language), timeout=30)
+        return False
+
+    async def _collect(self, s: Session, first: str | None, leg: str, max_digits: int = 12) -> str:
+        """Digits up to '#' (or `max_digits`, or 5 s of silence)."""
+        digits = "" if first in (None, "#") else str(first)
+        if first == "#":
+            return digits
+        while len(digits) < max_digits:
+            key = await wait_key(self.manager, s, "0123456789#", 5.0)
+            if key is None or key == "#":
+                break
+            digits += key
+        return digits
+
+    async def _listen(self, s: Session) -> None:
+        m = self.manager
+        box = s.caller if s.target == ACCESS else s.target
+        await m.answer_caller(s)
+        row = await self.store.mailbox(box)
+        language = self._language(s, row)
+        if box not in self.mailboxes() or row.pin_hash is None:
+            await play_until_key(m, s, await self.prompts.path("vm-locked", language), timeout=30)
+            raise CallEnded(403, "mailbox_unavailable")
+        if not await self._pin(s, box, row, language):
+            raise CallEnded(403, "pin_refused")
+        await m.mark_answered(s, f"voicemail:{box}")
+        to_connected(s)
+        new, old = await self.store.counts(box)
+        text = COUNT_TEXT.get(language, COUNT_TEXT["en"]).format(new=new, old=old)
+        await play_until_key(m, s, await self.prompts.speech(text, language), keys="#")
+        try:
+            for msg in await self.store.messages(box):
+                await self._one_message(s, msg, language)
+        finally:
+            await self.notify(box)
+        await play_until_key(m, s, await self.prompts.path("vm-no-more", language), timeout=30)
+
+    async def _one_message(self, s: Session, msg: MessageRow, language: str) -> None:
+        """Play one message, then 1 replay, 7 delete, # (or silence) next."""
+        m = self.manager
+        menu = await self.prompts.path("vm-message-menu", language)
+        while True:
+            key = await play_until_key(m, s, self.data_dir / msg.path, keys="17#")
+            if not msg.heard:
+                await self.store.mark_heard(msg.id)
+            if key is None:
+                key = await play_until_key(m, s, menu, keys="17#") or await wait_key(m, s, "17#", 8.0)
+            if key == "1":
+                continue
+            if key == "7":
+                await self.store.drop_message(msg.id)
+                (self.data_dir / msg.path).unlink(missing_ok=True)
+                await play_until_key(m, s, await self.prompts.path("vm-deleted", language), timeout=30)
+            return
+
+
+@dataclass
+class IvrFeatures:
+    """The IVR/DID and voicemail services as wired into the controller."""
+
+    ivr: IvrService
+    voicemail: VoicemailService
+
+
+async def wire(sessions: SessionManager, db: aiosqlite.Connection, prompts: Prompts, settings: Settings,
+               ) -> IvrFeatures:
+    """Build the IVR, DID and voicemail services, register their flows and numbers, recover messages."""
+    ivr = IvrService(manager=sessions, store=IvrStore(db), prompts=prompts, clock=sessions.clock)
+    await ivr.load()
+    host = settings.sip_ip if settings.sip_ip not in ("", "0.0.0.0") else "127.0.0.1"
+    mwi = MwiNotifier(str(settings.run_dir / "kamailio_ctl"), f"{host}:{settings.sip_port}")
+    voicemail = VoicemailService(
+        manager=sessions, store=VoicemailStore(db), prompts=prompts, clock=sessions.clock,
+        data_dir=settings.data_dir.resolve(), mwi=mwi,
+    )
+    kept = await voicemail.recover()
+    if kept:
+        log.warning("completed %d voicemail messages left open by an earlier crash", kept)
+    sessions.flows[MediaService.IVR] = ivr.run
+    sessions.flows[MediaService.VOICEMAIL] = voicemail.run
+    sessions.flows[MediaService.VOICEMAIL_MAIN] = voicemail.run
+    sessions.route_sources += [ivr.routes, voicemail.routes]
+    sessions.refresh_routes()
+    return IvrFeatures(ivr, voicemail)
+
+
+def features_of(sessions: SessionManager) -> IvrFeatures:
+    """The wired services, found through the flows they registered (the web API's way in)."""
+    ivr = getattr(sessions.flows.get(MediaService.IVR), "__self__", None)
+    voicemail = getattr(sessions.flows.get(MediaService.VOICEMAIL), "__self__", None)
+    if not isinstance(ivr, IvrService) or not isinstance(voicemail, VoicemailService):
+        raise RuntimeError("the IVR and voicemail services are wired in build_controller")
+    return IvrFeatures(ivr, voicemail)
