@@ -24,6 +24,7 @@ from appliance.controller.queues import DEMO_QUEUE, QueueService
 from appliance.controller.recordings import RecordingIndexer
 from appliance.controller.rpc import RpcServer
 from appliance.controller.sessions import SessionManager
+from appliance.controller.voicemail import wire as wire_ivr_voicemail
 from appliance.domain.clock import Clock, SystemClock
 from appliance.domain.dialplan import MediaService
 from appliance.domain.placement import Placement
@@ -151,6 +152,7 @@ async def build_controller(settings: Settings, clock: Clock | None = None) -> Co
     sessions.directory = sessions.directory  # add the queue numbers to the dial plan
     if sessions.queues.rows:
         await prompts.prepare(["queue-welcome", MOH])
+    await wire_ivr_voicemail(sessions, db, prompts, settings)  # IVRs, DIDs, voicemail, *97, MWI
     edge = EdgeService(directory=directory, sessions=sessions, store=store, clock=clock)
     rpc = RpcServer(settings.rpc_socket, sessions.worker_up, sessions.on_event, sessions.worker_gone)
     return Controller(settings, db, sessions, edge, rpc, clock)
