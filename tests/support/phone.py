@@ -67,6 +67,7 @@ class Phone:
         self._calls: dict[str, CallRecord] = {}
         self._incoming: queue.Queue[str] = queue.Queue()
         self._reg: dict[str, list[dict[str, Any]]] = {}
+        self._mwi: dict[str, list[str]] = {}  # message-summary bodies received, per account
         self._next_id = 0
         self._reader: threading.Thread | None = None
         self._dead = False
@@ -151,6 +152,8 @@ class Phone:
             self._calls[msg["call"]].xfer.append(int(msg["code"]))
         elif event == "reg":
             self._reg.setdefault(msg["user"], []).append(msg)
+        elif event == "mwi":
+            self._mwi.setdefault(msg["user"], []).append(str(msg["body"]))
 
     def _request(self, op: str, timeout: float = 10.0, **fields: Any) -> dict[str, Any]:
         proc = self._proc
@@ -204,6 +207,11 @@ class Phone:
                        f"un-REGISTER outcome for {user}")
         self._request("drop_account", user=user)
         return int(self._reg[user][seen]["code"])
+
+    def mwi(self, user: str) -> list[str]:
+        """Message-waiting NOTIFY bodies `user`'s account received so far, oldest first."""
+        with self._cond:
+            return list(self._mwi.get(user, []))
 
     # ---- calls ----------------------------------------------------------------------------
     def call(self, uri: str, user: str | None = None, headers: dict[str, str] | None = None) -> str:

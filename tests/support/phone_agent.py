@@ -60,6 +60,10 @@ class RegAccount(WorkerAccount):
         """Queue each final REGISTER status."""
         self._inbox.append(("reg", self.user, int(prm.code), prm.reason, int(prm.expiration)))
 
+    def onMwiInfo(self, prm: pj.OnMwiInfoParam) -> None:
+        """Queue a message-waiting NOTIFY's body (RFC 3842 message-summary)."""
+        self._inbox.append(("mwi", self.user, prm.rdata.wholeMsg))
+
 
 class Agent:
     """State of one phone process: accounts, calls, tones and recorders by name."""
@@ -296,6 +300,9 @@ class Agent:
             elif kind == "reg":
                 self.send({"event": "reg", "user": item[1], "code": item[2],
                            "reason": item[3], "expires": item[4]})
+            elif kind == "mwi":
+                body = str(item[2]).split("\r\n\r\n", 1)[-1]
+                self.send({"event": "mwi", "user": item[1], "body": body})
         now = time.monotonic()
         for entry in list(self.deferred):
             if wav_is_final(entry[1]) or now >= entry[0]:
