@@ -4,7 +4,8 @@ Migrations are plain SQL files `NNNN_name.sql` in `migrations/`, applied once ea
 number order inside one transaction per file; `schema_migrations` remembers which ran.
 Ranges are reserved per area so parallel work does not collide:
 0001-0019 foundation, 0020-0029 cloud sync, 0030-0039 provisioning,
-0040-0049 modem and SMS, 0050-0069 contact-center core, 0070-0089 web.
+0040-0049 modem and SMS, 0050-0069 contact-center core, 0070-0089 web,
+0090-0099 trunks and routes.
 """
 
 from __future__ import annotations
