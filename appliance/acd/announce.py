@@ -20,6 +20,7 @@ class AnnouncementConfig:
     callback_after_s: float | None = None  # offer "press 1 to be called back" from this wait on
     callback_prompt: str = "queue-callback-offer"
     max_wait_said_min: int = 30  # longer estimates are said as "more than N minutes"
+    position_at_entry: bool = False  # also say the position (and wait) as soon as the caller joins
 
     def __post_init__(self) -> None:
         for name in ("position_every_s", "periodic_every_s", "callback_after_s"):
@@ -62,7 +63,7 @@ class Announcer:
     def next_due(self) -> float | None:
         """When the next announcement is due."""
         times = [t for t in (self._next_position, self._next_periodic, self._callback_at()) if t is not None]
-        if not self._entry_done and self.config.entry_prompt:
+        if not self._entry_done and (self.config.entry_prompt or self.config.position_at_entry):
             times.append(self.joined_at)
         return min(times) if times else None
 

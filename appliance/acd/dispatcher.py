@@ -270,15 +270,16 @@ class Dispatcher:
         now = self._clock.monotonic()
         out = Outcome()
         out.events += self.agents[talk.agent_id].end_call(call_id, 0.0)  # no conversation, no wrap-up
-        if cb.attempts >= self.callbacks.policy.max_attempts:
+        q = self.queues[cb.queue_id]
+        policy = q.config.callback_policy or self.callbacks.policy
+        if cb.attempts >= policy.max_attempts:
             self.callbacks.close(cb, CallbackState.FAILED)
             out.events.append(self._cb_finished(cb, now))
             return out
         cb.move(CallbackState.QUEUED)
-        q = self.queues[cb.queue_id]
         # Same seq and join time as when it was first queued: the place is kept.
         original = self._placeholder(cb)
-        original.not_before = now + self.callbacks.policy.retry_delay_s
+        original.not_before = now + policy.retry_delay_s
         q.insert(original)
         self._where[call_id] = q.queue_id
         out.events.append(
@@ -287,7 +288,7 @@ class Dispatcher:
                 call_id=call_id,
                 at=now,
                 attempts=cb.attempts,
-                retry_in_s=self.callbacks.policy.retry_delay_s,
+                retry_in_s=policy.retry_delay_s,
             )
         )
         return out

@@ -205,3 +205,13 @@ class SurveyAnswered(QueueEvent):
     def __post_init__(self) -> None:
         if not 1 <= self.score <= 5:
             raise DomainError(f"a survey score is 1-5, got {self.score}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PositionAnnounced(QueueEvent):
+    """The waiting caller was told their position (and the wait, when the estimate was confident)."""
+
+    position: int
+    estimate_s: float | None  # the EWT behind what was said (None: nobody staffed)
+    confident: bool
+    said: tuple[str, ...]  # the prompts played, e.g. ("queue-position:2", "wait-less-than-a-minute")

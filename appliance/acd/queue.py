@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from appliance.acd.agent import STAFFED, Agent, AgentState
+from appliance.acd.callback import CallbackPolicy
 from appliance.acd.destination import HANGUP, Destination
 from appliance.domain.errors import DomainError
 
@@ -72,6 +73,7 @@ class QueueConfig:
     default_aht_s: float = 180.0  # prior handle time for the wait estimate while history is thin
     sl_threshold_s: float = 20.0  # service level: answered within this many seconds
     short_abandon_s: float = 5.0  # abandons quicker than this are not counted against the queue
+    callback_policy: CallbackPolicy | None = None  # None: the dispatcher's callback book policy
 
     def __post_init__(self) -> None:
         problems: list[str] = []

@@ -18,27 +18,42 @@ import logging
 import random
 from typing import Any
 
+from appliance.acd import events as acd_events
 from appliance.acd.agent import AgentState
+from appliance.acd.callback import CallbackPolicy, pending_callbacks
 from appliance.acd.destination import Destination, DestinationKind
 from appliance.acd.dispatcher import Dispatcher
+from appliance.acd.events import SurveyAnswered
 from appliance.acd.feature_codes import FeatureCodes, apply_command
 from appliance.acd.kpi import KpiBoard, QueueKpis
 from appliance.acd.outcome import Outcome
-from appliance.acd.queue import Member, Queue, QueueConfig, Strategy
+from appliance.acd.queue import EmptyRule, Member, Queue, QueueConfig, Strategy
 from appliance.controller.prompts import MOH, Prompts
+from appliance.controller.queue_callback import run_callback
+from appliance.controller.queue_caller import (
+    OFFER,
+    REDIRECT,
+    CallbackBooked,
+    Connected,
+    Redirected,
+    WaitingCaller,
+    WaitResult,
+)
+from appliance.controller.queue_prompts import QueuePrompts
 from appliance.controller.rpc import RpcError
 from appliance.controller.sessions import WORKER_LOST, CallEnded, Session, SessionManager
 from appliance.domain.clock import Clock
 from appliance.domain.dialplan import MediaService, QueueNumber, hunt_order
 from appliance.domain.errors import DomainError
 from appliance.domain.session_state import SessionState
-from appliance.storage.queues import QueueRow, QueueStore
+from appliance.storage.queues import LoggedEvent, QueueRow, QueueStore
 
 log = logging.getLogger(__name__)
 
-OFFER = "acd_offer"
-REDIRECT = "acd_redirect"
 OVERFLOW_RING_S = 20  # ring an overflow extension this long
+SURVEY_WAIT_S = 10.0  # the caller has this long from the survey question's start to press 1-5
+# Events that rebuild open callbacks after a restart (appliance/acd/callback.py pending_callbacks).
+_CALLBACK_EVENTS = ("CallerJoined", "CallbackRequested", "CallbackRetry", "CallbackFinished")
 # Confirmation tones for feature codes: a high beep when done, a low one when refused.
 TONE_OK = {"freq1": 880, "on_ms": 400, "off_ms": 100}
 TONE_REFUSED = {"freq1": 330, "on_ms": 900, "off_ms": 100}
@@ -58,6 +73,10 @@ def queue_from_row(row: QueueRow) -> Queue:
     if strategy is Strategy.RING_ALL:
         # One agent leg at a time fits the 2 legs a queue session reserves on a worker.
         raise DomainError(f"queue {row.number}: ringall is not wired to calls yet")
+    try:
+        join_empty, leave_when_empty = EmptyRule(row.join_empty), EmptyRule(row.leave_when_empty)
+    except ValueError as exc:
+        raise DomainError(f"queue {row.number}: {exc}") from None
     config = QueueConfig(
         queue_id=row.number,
         strategy=strategy,
@@ -65,6 +84,13 @@ def queue_from_row(row: QueueRow) -> Queue:
         ring_timeout_s=row.ring_timeout_s,
         max_wait_s=row.max_wait_s,
         on_timeout=Destination.parse(row.on_timeout),
+        max_len=row.max_len,
+        on_full=Destination.parse(row.on_full),
+        join_empty=join_empty,
+        leave_when_empty=leave_when_empty,
+        on_empty=Destination.parse(row.on_empty),
+        default_aht_s=row.default_aht_s,
+        callback_policy=CallbackPolicy(row.callback_max_attempts, row.callback_retry_s),
     )
     return Queue(config, [Member(m) for m in row.members])
 
@@ -78,6 +104,7 @@ class QueueService:
         self.manager = manager
         self.store = store
         self.prompts = prompts
+        self.voice = QueuePrompts(prompts)  # announcements with spoken values
         self.clock = clock
         self.dispatcher = Dispatcher(clock, random.Random(seed))
         self.board = KpiBoard()
@@ -87,6 +114,7 @@ class QueueService:
         self._write_lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._timer: asyncio.Task[None] | None = None
+        self._callbacks: set[asyncio.Task[None]] = set()
 
     # ----- configuration and reads -----
 
@@ -117,9 +145,28 @@ class QueueService:
                 continue
             paused = (reason or "pause") if state == AgentState.PAUSED.value else None
             out.events += agent.login(paused_reason=paused)
+        self._restore_history(await self.store.events())
         if out.events:
             await self.apply(out, step=True)
         return sum(1 for e in out.events if type(e).__name__ == "AgentLoggedIn")
+
+    def _restore_history(self, logged: list[LoggedEvent]) -> None:
+        """Handle times (for the wait estimate) and open callbacks (with their places) from the log."""
+        d = self.dispatcher
+        for e in logged:
+            if e.type == "CallEnded" and e.queue_id in d.queues:
+                d.queues[e.queue_id].record_handle_time(float(e.data["talk_s"]) + float(e.data["wrap_up_s"]))
+        events = []
+        for e in logged:
+            if e.type in _CALLBACK_EVENTS:
+                data = {k: tuple(v) if isinstance(v, list) else v for k, v in e.data.items()}
+                events.append(getattr(acd_events, e.type)(**data))
+        for record in pending_callbacks(events):
+            try:
+                d.restore_callback(record)
+                log.warning("callback %s for %s restored in queue %s", record.call_id, record.number, record.queue_id)
+            except DomainError as exc:
+                log.error("callback %s not restored: %s", record.call_id, exc)
 
     def numbers(self) -> dict[str, QueueNumber]:
         """Queue numbers for the dial plan."""
@@ -176,6 +223,11 @@ class QueueService:
         if step:
             outcome.extend(self.dispatcher.step())
         for offer in outcome.offers:
+            if offer.callback:
+                task = asyncio.create_task(run_callback(self, offer), name=f"callback-{offer.call_id}")
+                self._callbacks.add(task)
+                task.add_done_callback(self._callbacks.discard)
+                continue
             session = self.manager.sessions.get(offer.call_id)
             if session is None:
                 log.error("offer for call %s with no session", offer.call_id)
@@ -241,19 +293,35 @@ class QueueService:
         link, leg = m.need(s)
         row = self.rows[s.target]
         await m.answer_caller(s)
-        s.set_state(SessionState.HUNTING)
-        welcome = await self.prompts.path("queue-welcome", row.language)
-        await link.command("play", leg=leg, file=str(welcome))
-        await m.wait_for(s, {"playback_done"}, leg, timeout=60)
+        if s.state is SessionState.ANSWERING:
+            s.set_state(SessionState.HUNTING)
+        if not s.data.get("queue_welcomed"):  # once per session, whatever queues it passes through
+            s.data["queue_welcomed"] = True
+            welcome = await self.prompts.path("queue-welcome", row.language)
+            await link.command("play", leg=leg, file=str(welcome))
+            await m.wait_for(s, {"playback_done"}, leg, timeout=60)
         joined, cause = False, ""
+        result: WaitResult | None = None
         try:
-            await self.apply(self.dispatcher.join(row.number, s.call_id, s.caller), step=True)
+            priority = int(s.data.get("priority", 0))
+            skills = s.data.get("skills")
+            await self.apply(
+                self.dispatcher.join(row.number, s.call_id, s.caller, priority=priority, skills=skills), step=True
+            )
             joined = True
-            await self._wait_in_queue(s, row)
-        except CallEnded as ended:
-            cause = ended.cause
-            if ended.cause == "caller_hangup":
-                raise CallEnded(ended.code, "abandoned") from None
+            result = await WaitingCaller(self, s, row).run()
+            if isinstance(result, Connected):
+                ended = await self._connect(s, result.agent_id, result.leg, row.record)
+                await self._leave(s.call_id, lost=False)
+                if ended == result.leg and row.survey:
+                    await self._survey(s, row, result.agent_id)
+            elif isinstance(result, CallbackBooked):
+                await self._say_and_wait(s, "queue-callback-booked", row.language)
+                raise CallEnded(200, "callback_requested")
+        except CallEnded as ended_call:
+            cause = ended_call.cause
+            if ended_call.cause == "caller_hangup":
+                raise CallEnded(ended_call.code, "abandoned") from None
             raise
         except RpcError:
             if not link.closed.is_set():
@@ -264,66 +332,89 @@ class QueueService:
         finally:
             if joined:
                 await self._leave(s.call_id, lost=cause == WORKER_LOST)
+        if isinstance(result, Redirected):
+            await self._overflow(s, row, result.destination)
 
-    async def _moh(self, s: Session, language: str) -> str:
+    async def _say_and_wait(self, s: Session, prompt: str, language: str, timeout: float = 30.0) -> None:
         link, leg = self.manager.need(s)
-        data = await link.command("play", leg=leg, file=str(await self.prompts.path(MOH, language)), loop=True)
-        return str(data["player"])
+        await link.command("play", leg=leg, file=str(await self.voice.path(prompt, language)))
+        await self.manager.wait_for(s, {"playback_done"}, leg, timeout=timeout)
 
-    async def _wait_in_queue(self, s: Session, row: QueueRow) -> None:
-        m = self.manager
-        link, caller_leg = m.need(s)
-        moh: str | None = await self._moh(s, row.language)
-        while True:
-            msg = await s.events.get()
-            m.check_caller(s, msg, caller_leg)
-            kind = msg.get("event")
-            if kind == REDIRECT:
-                await self._overflow(s, Destination.parse(str(msg["destination"])), moh)
-                return
-            if kind != OFFER:
-                continue
-            agent_id = str(msg["agents"][0])
-            agent_leg = await m.ring(s, agent_id, max(1, round(float(msg["timeout"]))))
-            if agent_leg is None:
-                await self.apply(self.dispatcher.no_answer(s.call_id, agent_id), step=True)
-                continue
-            await self.apply(self.dispatcher.answered(s.call_id, agent_id), step=True)
-            if moh is not None:
-                with contextlib.suppress(RpcError):
-                    await link.command("stop_play", player=moh)
-                moh = None
-            await self._connect(s, agent_id, agent_leg, row.record)
-            return
-
-    async def _connect(self, s: Session, party: str, other_leg: str, record: bool) -> None:
-        """Bridge the caller to the answering party, record, and wait for either to hang up."""
+    async def _connect(self, s: Session, party: str, other_leg: str, record: bool) -> str:
+        """Bridge the caller to the answering party, record, and wait for either to hang up (that leg)."""
         m = self.manager
         link, caller_leg = m.need(s)
         await link.command("bridge", a=caller_leg, b=other_leg)
         if record:
             await m.start_recording(s, [s.caller, party], [caller_leg, other_leg])
         await m.mark_answered(s, party)
-        s.set_state(SessionState.CONNECTED)
-        await m.until_any_ends(s, {caller_leg, other_leg})
+        if s.state is not SessionState.CONNECTED:
+            s.set_state(SessionState.CONNECTED)
+        return await m.until_any_ends(s, {caller_leg, other_leg})
 
-    async def _overflow(self, s: Session, dest: Destination, moh: str | None) -> None:
-        """Max wait reached: dial the overflow extension (or hunt a ring group), music until answered."""
+    async def _survey(self, s: Session, row: QueueRow, agent_id: str) -> None:
+        """The agent hung up: the caller rates the call 1-5 by DTMF (asked twice at most)."""
         m = self.manager
-        link, _ = m.need(s)
-        if dest.kind is not DestinationKind.EXTENSION:
-            log.warning("call %s: overflow to %s is not wired; hanging up", s.call_id, dest)
-            raise CallEnded(480, "queue_timeout")
+        link, leg = m.need(s)
+        for _ in range(2):
+            data = await link.command("play", leg=leg, file=str(await self.voice.path("survey-question", row.language)))
+            score = await self._one_digit(s, leg, SURVEY_WAIT_S)
+            if score is not None and score in "12345":
+                with contextlib.suppress(RpcError):
+                    await link.command("stop_play", player=str(data["player"]))
+                event = SurveyAnswered(
+                    queue_id=row.number, call_id=s.call_id, at=self.clock.monotonic(), agent_id=agent_id,
+                    score=int(score),
+                )
+                await self.apply(Outcome(events=[event]))
+                await self._say_and_wait(s, "survey-thanks", row.language)
+                return
+
+    async def _one_digit(self, s: Session, leg: str, seconds: float) -> str | None:
+        """The first key the caller presses within `seconds` after the question starts (None: silence)."""
+        with contextlib.suppress(TimeoutError):
+            msg = await self.manager.wait_for(s, {"dtmf"}, leg, timeout=seconds)
+            return str(msg.get("digit", ""))
+        return None
+
+    async def _overflow(self, s: Session, row: QueueRow, dest: Destination) -> None:
+        """Carry out a redirect: another queue, voicemail, an external number, an extension, or hang up."""
+        m = self.manager
+        kind = dest.kind
+        service = {
+            DestinationKind.QUEUE: MediaService.QUEUE,
+            DestinationKind.VOICEMAIL: MediaService.VOICEMAIL,
+            DestinationKind.EXTERNAL: MediaService.OUTBOUND,
+            DestinationKind.MENU: MediaService.IVR,
+        }.get(kind)
+        if kind is DestinationKind.QUEUE and dest.target not in self.rows:
+            service = None
+        if service is not None and service in m.flows:
+            await m.hand_over(s, service, dest.target)
+            return
+        if kind is DestinationKind.EXTENSION:
+            await self._to_extension(s, dest)
+            return
+        if kind is not DestinationKind.HANGUP:
+            log.error("call %s: overflow to %s is not wired; hanging up politely", s.call_id, dest)
+        with contextlib.suppress(TimeoutError):
+            await self._say_and_wait(s, "queue-goodbye", row.language)
+        raise CallEnded(480, "queue_overflow_hangup")
+
+    async def _to_extension(self, s: Session, dest: Destination) -> None:
+        """Dial the overflow extension (or hunt a ring group), music on hold until one answers."""
+        m = self.manager
         group = m.directory.ring_groups.get(dest.target)
         targets = hunt_order(group, s.caller) if group else [dest.target]
         ring_s = group.ring_seconds if group else OVERFLOW_RING_S
+        link, caller_leg = m.need(s)
+        moh = await link.command("play", leg=caller_leg, file=str(await self.prompts.path(MOH)), loop=True)
         for target in targets:
             leg = await m.ring(s, target, ring_s)
             if leg is None:
                 continue
-            if moh is not None:
-                with contextlib.suppress(RpcError):
-                    await link.command("stop_play", player=moh)
+            with contextlib.suppress(RpcError):
+                await link.command("stop_play", player=str(moh["player"]))
             await self._connect(s, target, leg, record=True)
             return
         raise CallEnded(480, "overflow_no_answer")
@@ -340,8 +431,8 @@ class QueueService:
                     out.events += agent.ready()
                 await self.apply(out, step=True)
                 return
-            queue_id = next((q for q, queue in d.queues.items() if queue.find(call_id)), None)
-            if queue_id is not None:
+            waiting = next((c for queue in d.queues.values() if (c := queue.find(call_id))), None)
+            if waiting is not None and not waiting.callback:  # a callback keeps the place
                 await self.apply(d.abandon(call_id), step=True)
         except DomainError:
             log.exception("call %s could not leave the ACD cleanly", call_id)

@@ -33,6 +33,19 @@ class QueueRow:
     language: str = "en"
     record: bool = True
     max_misses: int = 3
+    position_every_s: float | None = None  # say position (and wait) every N seconds
+    periodic_prompt: str | None = None
+    periodic_every_s: float | None = None
+    default_aht_s: float = 180.0  # prior handle time for the wait estimate
+    callback_after_s: float | None = None  # offer "press 1 for a callback" from this wait on
+    callback_max_attempts: int = 3
+    callback_retry_s: float = 300.0
+    max_len: int | None = None
+    on_full: str = "hangup"
+    join_empty: str = "never"  # never | no_agent_logged_in | no_agent_ready
+    leave_when_empty: str = "never"
+    on_empty: str = "hangup"
+    survey: bool = False  # post-call survey: rate 1-5 by DTMF after the agent hangs up
 
 
 @dataclass(frozen=True)
@@ -62,6 +75,13 @@ def event_fields(ev: AcdEvent) -> dict[str, Any]:
     return out
 
 
+def row_values(row: QueueRow) -> dict[str, Any]:
+    """A queue's columns and values as stored (members go to queue_members)."""
+    values = {f.name: getattr(row, f.name) for f in dataclasses.fields(row) if f.name != "members"}
+    values["record"], values["survey"] = int(row.record), int(row.survey)
+    return values
+
+
 class QueueStore:
     """Writer of queues, queue_members and queue_events."""
 
@@ -70,16 +90,14 @@ class QueueStore:
 
     async def create_queue(self, row: QueueRow) -> None:
         """Create a queue and its members in one transaction (bad input changes nothing)."""
-        Destination.parse(row.on_timeout)  # raises DomainError on a bad destination
+        for dest in (row.on_timeout, row.on_full, row.on_empty):
+            Destination.parse(dest)  # raises DomainError on a bad destination
+        values = row_values(row)
         await self._db.execute("BEGIN")
         try:
             await self._db.execute(
-                "INSERT INTO queues(number, name, strategy, wrap_up_s, ring_timeout_s, max_wait_s,"
-                " on_timeout, language, record, max_misses) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    row.number, row.name, row.strategy, row.wrap_up_s, row.ring_timeout_s, row.max_wait_s,
-                    row.on_timeout, row.language, int(row.record), row.max_misses,
-                ),
+                f"INSERT INTO queues({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
+                tuple(values.values()),
             )
             await self._db.executemany(
                 "INSERT INTO queue_members(queue, position, extension) VALUES (?, ?, ?)",
@@ -97,10 +115,8 @@ class QueueStore:
 
     async def load(self) -> list[QueueRow]:
         """Every queue with its members in order."""
-        async with self._db.execute(
-            "SELECT number, name, strategy, wrap_up_s, ring_timeout_s, max_wait_s, on_timeout,"
-            " language, record, max_misses FROM queues ORDER BY number"
-        ) as cur:
+        names = [f.name for f in dataclasses.fields(QueueRow) if f.name != "members"]
+        async with self._db.execute(f"SELECT {', '.join(names)} FROM queues ORDER BY number") as cur:
             rows = list(await cur.fetchall())
         out: list[QueueRow] = []
         for r in rows:
@@ -108,14 +124,9 @@ class QueueStore:
                 "SELECT extension FROM queue_members WHERE queue = ? ORDER BY position", (r[0],)
             ) as cur:
                 members = tuple(str(m[0]) for m in await cur.fetchall())
-            out.append(
-                QueueRow(
-                    number=str(r[0]), name=str(r[1]), members=members, strategy=str(r[2]),
-                    wrap_up_s=float(r[3]), ring_timeout_s=float(r[4]),
-                    max_wait_s=None if r[5] is None else float(r[5]), on_timeout=str(r[6]),
-                    language=str(r[7]), record=bool(r[8]), max_misses=int(r[9]),
-                )
-            )
+            values = dict(zip(names, r, strict=True))
+            values["record"], values["survey"] = bool(values["record"]), bool(values["survey"])
+            out.append(QueueRow(members=members, **values))
         return out
 
     async def append(self, events: Sequence[AcdEvent], now: datetime, mono_now: float) -> None:

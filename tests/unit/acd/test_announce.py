@@ -56,3 +56,16 @@ def test_everything_off() -> None:
 def test_bad_settings_are_refused(kwargs: dict[str, object]) -> None:
     with pytest.raises(DomainError):
         AnnouncementConfig(**kwargs)  # type: ignore[arg-type]
+
+
+def test_position_at_entry_without_an_entry_prompt() -> None:
+    a = Announcer(AnnouncementConfig(entry_prompt=None, position_every_s=30, position_at_entry=True), joined_at=10)
+    assert a.next_due() == 10
+    assert a.due(10, 2, est(45)) == [Say("queue-position", 2), Say("wait-less-than-a-minute")]
+    assert a.next_due() == 40
+    assert a.due(40, 1, est(20)) == [Say("queue-position", 1), Say("wait-less-than-a-minute")]
+
+
+def test_without_position_at_entry_the_first_position_comes_after_the_interval() -> None:
+    a = Announcer(AnnouncementConfig(entry_prompt=None, position_every_s=30), joined_at=10)
+    assert a.next_due() == 40

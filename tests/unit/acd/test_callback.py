@@ -170,3 +170,28 @@ def test_callbacks_survive_a_restart_through_the_event_log() -> None:
         d2.request_callback("new", "0600111")
     with pytest.raises(DomainError, match="already in the ACD"):
         d2.restore_callback(CallbackRecord("c1", "q", "0600555"))
+
+
+def test_a_queue_may_set_its_own_callback_policy() -> None:
+    d, _ = build(QueueConfig("q", callback_policy=CallbackPolicy(max_attempts=1, retry_delay_s=5)), ["a"])
+    d.callbacks.policy = CallbackPolicy(max_attempts=3, retry_delay_s=60)  # the box default, overridden
+    d.agent("a").pause("x")
+    d.join("q", "c1", "0600")
+    d.request_callback("c1", "0600111")
+    d.agent("a").unpause()
+    assert offered(d.step()) == [("c1", ("a",))]
+    d.answered("c1", "a")
+    [ev] = [e for e in d.customer_failed("c1").events if isinstance(e, CallbackFinished)]
+    assert ev.outcome == "failed" and ev.attempts == 1  # one attempt allowed by this queue
+
+
+def test_a_retry_waits_the_queues_own_delay() -> None:
+    d, clock = build(QueueConfig("q", callback_policy=CallbackPolicy(max_attempts=2, retry_delay_s=5)), ["a"])
+    d.agent("a").pause("x")
+    d.join("q", "c1", "0600")
+    d.request_callback("c1", "0600111")
+    d.agent("a").unpause()
+    d.step()
+    d.answered("c1", "a")
+    d.customer_failed("c1")
+    assert d.next_deadline() == clock.monotonic() + 5
