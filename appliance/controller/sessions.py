@@ -142,8 +142,12 @@ class SessionManager:
     async def reserve(
         self, call_id: str, service: MediaService, target: str, caller: str, legs: int
     ) -> str | None:
-        """Reserve a worker for a new session; return its SIP address or None if full."""
-        worker = self.placement.place(call_id, legs, self.clock.monotonic())
+        """Reserve a worker for a new session; return its SIP address or None if full.
+
+        A number pinned to a live session (a parked call's slot) lands on that session's
+        worker, because the bridge is per worker; if it has no room the call is refused."""
+        pin = self.placement.pinned_worker(f"{service.value}:{target}")
+        worker = self.placement.place(call_id, legs, self.clock.monotonic(), pin=pin)
         if worker is None or worker not in self.links:
             if worker is not None:
                 self.placement.release(call_id)

@@ -47,6 +47,7 @@ class Placement:
     def __init__(self, arrival_timeout_s: float = 32.0) -> None:
         self._workers: dict[str, WorkerSlots] = {}
         self._sessions: dict[str, Reservation] = {}
+        self._pins: dict[str, str] = {}  # a key (e.g. "park:7001") -> the session it follows
         self.arrival_timeout_s = arrival_timeout_s
 
     def add_worker(self, name: str, capacity: int) -> None:
@@ -65,12 +66,13 @@ class Placement:
             self._sessions.pop(session, None)
         return list(slots.reservations)
 
-    def place(self, session: str, legs: int, now: float) -> str | None:
-        """Reserve `legs` on the worker with most room; None when no worker can hold them."""
+    def place(self, session: str, legs: int, now: float, pin: str | None = None) -> str | None:
+        """Reserve `legs` on the worker with most room (only on worker `pin` if given);
+        None when no (allowed) worker can hold them."""
         if session in self._sessions:
             return self._sessions[session].worker
         self.expire(now)
-        candidates = [w for w in self._workers.values() if w.free >= legs]
+        candidates = [w for w in self._workers.values() if w.free >= legs and pin in (None, w.name)]
         if not candidates:
             return None
         best = max(candidates, key=lambda w: (w.free, -len(w.reservations), w.name))
@@ -99,6 +101,41 @@ class Placement:
         for s in gone:
             self.release(s)
         return gone
+
+    def add_legs(self, session: str, legs: int) -> bool:
+        """Hold `legs` more for a live session on its worker (a transfer target, a supervisor);
+        False, changing nothing, when the worker has no room."""
+        res = self._sessions.get(session)
+        if legs < 1 or res is None or res.worker not in self._workers:
+            return False
+        if self._workers[res.worker].free < legs:
+            return False
+        res.legs += legs
+        return True
+
+    def remove_legs(self, session: str, legs: int) -> None:
+        """Give back legs taken with add_legs (never below one: the caller's own)."""
+        res = self._sessions.get(session)
+        if res is not None:
+            res.legs = max(1, res.legs - legs)
+
+    def pin(self, key: str, session: str) -> None:
+        """New sessions asking for `key` go to the worker of `session` (e.g. a parked call's)."""
+        self._pins[key] = session
+
+    def unpin(self, key: str) -> None:
+        """Forget a pin."""
+        self._pins.pop(key, None)
+
+    def pinned_worker(self, key: str) -> str | None:
+        """The worker a new session for `key` must land on, or None when not pinned."""
+        session = self._pins.get(key)
+        if session is None:
+            return None
+        worker = self.worker_of(session)
+        if worker is None:
+            del self._pins[key]  # the session it followed is gone
+        return worker
 
     def worker_of(self, session: str) -> str | None:
         """The worker holding a session."""
