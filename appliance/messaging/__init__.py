@@ -1,0 +1,1 @@
+"""SMS as a contact-center channel: pure rules (conversations, routing, opt-out, numbers)."""
