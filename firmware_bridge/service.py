@@ -1,14 +1,17 @@
-"""`appliance firmware-bridge`: own the modem's serial port, keep it healthy, publish status.
+"""`appliance firmware-bridge`: own the modem's serial port, keep it healthy, carry SMS, report.
 
 The status is written atomically to `<data>/run/modem.json` on every change (state,
-IMEI, signal, registration, operator, SIM, call, last error, open alarms) for the
-controller and the web UI to read; every modem event is logged. With no modem
-configured the bridge idles (a box without a modem is normal) instead of restart-looping.
+IMEI, signal, registration, operator, SIM, call, last error, open alarms) for the web UI
+to read, and posted to the controller over the link (firmware_bridge/link.py) with
+received SMS, delivery reports and send results; messages to send are fetched from the
+controller. With no modem configured the bridge idles (a box without a modem is normal)
+instead of restart-looping.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import signal
@@ -17,8 +20,11 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from firmware_bridge.clock import SystemClock
+from firmware_bridge.link import ControllerLink, LinkConfig, Spool
 from firmware_bridge.modem import Modem, ModemEvent
 from firmware_bridge.profiles import get_profile
+from firmware_bridge.sms_at import SmsService
 
 log = logging.getLogger(__name__)
 
@@ -36,38 +42,68 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def status_doc(modem: Modem) -> dict[str, Any]:
+    """The modem's status as a JSON-ready document."""
+    doc = _plain(modem.status())
+    return json.loads(json.dumps(doc, default=str))  # type: ignore[no-any-return]
+
+
 def write_status(path: Path, modem: Modem) -> None:
     """Write the modem's status document atomically."""
-    doc = _plain(modem.status())
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(doc, sort_keys=True, default=str), encoding="utf-8")
+    tmp.write_text(json.dumps(status_doc(modem), sort_keys=True), encoding="utf-8")
     tmp.replace(path)
 
 
-async def run_bridge(port: str | None, profile: str, status_path: Path) -> int:
+async def _link_config(data_dir: Path, stop: asyncio.Event) -> LinkConfig | None:
+    """The controller's link settings, waiting for the controller to have made its token."""
+    while not stop.is_set():
+        try:
+            return LinkConfig.from_data_dir(data_dir)
+        except FileNotFoundError:
+            log.info("waiting for the controller's internal token")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 1.0)
+    return None
+
+
+async def run_bridge(port: str | None, profile: str, status_path: Path, *,
+                     link: LinkConfig | None = None) -> int:
     """Run until SIGINT/SIGTERM; return the exit code."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     status_path.parent.mkdir(parents=True, exist_ok=True)
+    data_dir = status_path.parent.parent  # status_path is <data>/run/modem.json
     if not port:
         log.info("no modem configured (settings extra.modem.port); the bridge idles")
         status_path.write_text(json.dumps({"state": "not_configured"}), encoding="utf-8")
         await stop.wait()
         return 0
+    config = link or await _link_config(data_dir, stop)
+    if config is None:
+        return 0
+    ctl = ControllerLink(config, Spool(data_dir / "spool" / "sms"), clock=SystemClock())
     modem = Modem(port, get_profile(profile))
+    sms = SmsService(modem, ctl.store_inbound, ctl.store_report)
 
     def on_event(event: ModemEvent) -> None:
         log.info("modem event: %s", event)
         write_status(status_path, modem)
+        ctl.status_changed(status_doc(modem))
 
     modem.add_listener(on_event)
+    ctl.status_changed(status_doc(modem))
+    ctl.start(sms)
+    sms.start()
     await modem.start()
     write_status(status_path, modem)
     try:
         await stop.wait()
     finally:
+        await sms.stop()
         await modem.stop()
+        await ctl.stop()
         write_status(status_path, modem)
     return 0
