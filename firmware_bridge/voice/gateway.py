@@ -131,8 +131,8 @@ class VoiceGateway:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(task, 2.0)
         self._unbridge()
+        self.sip_call = None  # the SIP side deletes its Calls before libDestroy
         await self.sip.stop()
-        self.sip_call = None
 
     def add_listener(self, listener: Callable[[GatewayEvent], None]) -> None:
         """Receive GatewayCallStarted / GatewayCallEnded."""
@@ -237,6 +237,7 @@ class VoiceGateway:
         mapping = self.mapping
         if mapping is None:
             return
+        was_ended = mapping.ended
         try:
             actions = mapping.handle(event, cause)
         except MappingError as exc:
@@ -245,7 +246,7 @@ class VoiceGateway:
         if event is Event.GSM_ACTIVE and not mapping.ended:
             self._answered = True
         self._run(actions)
-        if mapping.ended:
+        if mapping.ended and not was_ended:
             self._finish(mapping)
 
     def _finish(self, mapping: CallMapping) -> None:

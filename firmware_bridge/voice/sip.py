@@ -80,11 +80,10 @@ class SipSide:
         ep = self.ep
         if ep is None:
             return
-        for call in list(self.calls.values()):
-            self.hangup(call)
+        self._hangup_all()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + SHUTDOWN_GRACE_S
-        while self.calls and loop.time() < deadline:
+        while self._any_active() and loop.time() < deadline:
             await asyncio.sleep(BUSY_POLL_S)  # the poller keeps running meanwhile
         if self._task is not None:
             self._task.cancel()
@@ -101,8 +100,17 @@ class SipSide:
                 self._default.shutdown()
             self._default = None
         self.ep = None
-        ep.libDestroy()
+        ep.libDestroy(pj.PJSUA_DESTROY_NO_NETWORK)  # calls are over; nothing to unregister
         del ep
+
+    def _any_active(self) -> bool:
+        return any(call.isActive() for call in self.calls.values())
+
+    def _hangup_all(self) -> None:
+        # a helper, so no loop variable keeps a Call alive in stop()'s frame past libDestroy
+        for call in list(self.calls.values()):
+            if call.isActive():
+                self.hangup(call)
 
     # --- calls -------------------------------------------------------------------------
 
