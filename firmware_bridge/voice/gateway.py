@@ -173,7 +173,8 @@ class VoiceGateway:
             self._feed(Event.GSM_ACTIVE)
         elif event.new is CallState.ENDED:
             self._waiting_for_clip = False
-            lost = self.modem.state is not ModemState.READY
+            # the modem ends its call itself when it goes away: port lost or not answering
+            lost = self.modem.state is not ModemState.READY or not self.modem.channel.is_open
             self._feed(Event.GSM_ENDED, "modem lost" if lost else "gsm hangup")
 
     def _on_urc(self, urc: Urc) -> None:

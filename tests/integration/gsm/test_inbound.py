@@ -42,3 +42,27 @@ async def test_inbound_call_reaches_phone_with_caller_id_and_audio_both_ways(
     assert has_tone(heard, 1000, start_s=0.5), "phone did not hear the modem's 1 kHz tone"
     assert has_tone(pcm_wav(sim, tmp_path / "modem-heard.wav"), 440), \
         "modem did not receive the phone's 440 Hz tone"
+
+
+async def test_gsm_caller_giving_up_cancels_the_ringing_phone(
+        gateway: VoiceGateway, sim: ModemSimulator, phone: Phone,
+        gateway_events: Events) -> None:
+    sim.incoming_call(CALLER)
+    call = await asyncio.to_thread(phone.incoming, 10)
+    sim.remote_hangup()
+    await asyncio.to_thread(phone.wait, call, "disconnected", 10)
+    ended = await gateway_events.wait_for(lambda e: isinstance(e, GatewayCallEnded))
+    assert not ended.answered and ended.cause == "gsm hangup"
+    assert "ATA" not in sim.received_commands
+
+
+async def test_sip_side_rejecting_hangs_up_the_gsm_call(
+        gateway: VoiceGateway, sim: ModemSimulator, modem: Modem, phone: Phone,
+        gateway_events: Events) -> None:
+    sim.incoming_call(CALLER)
+    call = await asyncio.to_thread(phone.incoming, 10)
+    await asyncio.to_thread(phone.hangup, call, 486)
+    ended = await gateway_events.wait_for(lambda e: isinstance(e, GatewayCallEnded))
+    assert ended.cause.startswith("sip 486")
+    await until(lambda: modem.calls.state is CallState.IDLE, "the GSM call to end")
+    assert "ATH" in sim.received_commands and "ATA" not in sim.received_commands
