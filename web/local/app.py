@@ -18,6 +18,7 @@ from web.local.deps import translator
 from web.local.render import render
 from web.local.routers import (
     api_access,
+    api_backup,
     api_directory,
     api_kpis,
     api_live,
@@ -34,8 +35,8 @@ if TYPE_CHECKING:
     from appliance.app import Controller
 
 STATIC = Path(__file__).parent / "static"
-ROUTERS = (api_access, api_directory, api_users, api_reports, api_live, api_kpis, pages_access, pages_admin,
-           pages_reports, pages_live)
+ROUTERS = (api_access, api_directory, api_users, api_reports, api_live, api_kpis, api_backup, pages_access,
+           pages_admin, pages_reports, pages_live)
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self';"
        " frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
 

@@ -30,6 +30,7 @@ NAV: list[tuple[str, str, Role]] = [
     ("/users", "Users", Role.ADMIN),
     ("/audit", "Audit log", Role.ADMIN),
     ("/settings/tls", "Certificate", Role.ADMIN),
+    ("/settings/backup", "Backup", Role.ADMIN),
 ]
 
 env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),

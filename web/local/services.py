@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -9,6 +11,7 @@ from typing import TYPE_CHECKING
 from appliance.domain.clock import Clock
 from appliance.web_services.access import AccessService
 from appliance.web_services.agent_desk import AgentDesk
+from appliance.web_services.backup import BackupService
 from appliance.web_services.directory_admin import DirectoryAdmin
 from appliance.web_services.kpi_reports import KpiReports
 from appliance.web_services.reports import Reports
@@ -18,6 +21,18 @@ from appliance.web_services.users import UserService
 
 if TYPE_CHECKING:
     from appliance.app import Controller
+
+
+log = logging.getLogger(__name__)
+
+
+async def reload_after_restore(ctl: Controller) -> None:
+    """Make the running controller use restored configuration: directory, queues, feature numbers."""
+    await ctl.reload_directory()
+    if ctl.sessions.queues is not None:
+        ctl.queues.configure(await ctl.queues.store.load())
+    ctl.sessions.refresh_routes()
+    log.info("configuration restored; features that read their tables only at start need a restart")
 
 
 @dataclass
@@ -34,6 +49,7 @@ class Services:
     system: SystemAdmin
     desk: AgentDesk
     kpis: KpiReports
+    backup: BackupService
 
     @classmethod
     def from_controller(cls, ctl: Controller) -> Services:
@@ -49,4 +65,5 @@ class Services:
             system=SystemAdmin(writer, ctl.clock, ctl.settings.data_dir),
             desk=AgentDesk(ctl.db, writer, ctl.clock, lambda: ctl.queues),
             kpis=KpiReports(ctl.db, ctl.clock),
+            backup=BackupService(writer, ctl.clock, socket.gethostname(), lambda: reload_after_restore(ctl)),
         )
