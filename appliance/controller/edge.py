@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from appliance.controller.sessions import SessionManager
 from appliance.domain.clock import Clock
@@ -15,6 +16,18 @@ from appliance.storage.directory import DirectoryStore
 log = logging.getLogger(__name__)
 
 POOL_FULL_ALARM = "media_pool_full"
+
+
+class TrunkPeers(Protocol):
+    """Which addresses are trunks, and which dialed numbers leave over them."""
+
+    def trunk_at(self, addr: str) -> str | None:
+        """The trunk whose requests come from `addr` ("ip:port"), if any."""
+        ...
+
+    def outbound_patterns(self) -> tuple[str, ...]:
+        """Regexes of external numbers (the outbound routes)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -41,16 +54,32 @@ class EdgeService:
         self.sessions = sessions
         self.store = store
         self.clock = clock
+        self.trunks: TrunkPeers | None = None  # wired when trunks exist (appliance/app.py)
+
+    def trunk_at(self, addr: str) -> str | None:
+        """The configured trunk at `addr`: its INVITEs are not challenged like a phone's."""
+        return self.trunks.trunk_at(addr) if self.trunks is not None else None
 
     async def ha1(self, user: str) -> str | None:
         """The HA1 for a SIP user, None if unknown or disabled."""
         return await self.directory.ha1_for(user)
 
-    async def route(self, call_id: str, caller: str, dialed: str) -> RouteAnswer:
-        """Decide where a new call goes."""
+    async def route(self, call_id: str, caller: str, dialed: str, src: str = "phone", addr: str = "") -> RouteAnswer:
+        """Decide where a new call goes (`src` "trunk": an inbound call to a DID from `addr`)."""
         if not call_id:
             return RouteAnswer("reject", code=400, reason="Missing Call-ID")
-        decision = route(dialed, caller, self.sessions.directory)
+        directory = self.sessions.directory
+        if src == "trunk":
+            if self.trunk_at(addr) is None:
+                return RouteAnswer("reject", code=403, reason="Forbidden")
+            if not dialed or not dialed.lstrip("+").isdigit():
+                return RouteAnswer("reject", code=404, reason="Not Found")  # no feature codes from outside
+            # A trunk's call never leaves over a trunk again (no hairpin for fraudsters).
+            directory = dataclasses.replace(directory, outbound_patterns=())
+        elif self.trunks is not None:
+            # The routes' patterns win over a directory reloaded without them.
+            directory = dataclasses.replace(directory, outbound_patterns=self.trunks.outbound_patterns())
+        decision = route(dialed, caller, directory)
         now = self.clock.now()
         if isinstance(decision, ToExtension):
             await self.store.cdr_open(call_id, "extension", caller, dialed, now)

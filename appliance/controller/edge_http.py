@@ -38,8 +38,16 @@ def build_edge_app(service: EdgeService, token: str) -> FastAPI:
         addr: Annotated[str, Query(max_length=64)] = "",
     ) -> Response:
         check(token)
-        answer = await service.route(callid, from_, to)
+        answer = await service.route(callid, from_, to, src, addr)
         return JSONResponse(answer.as_json())
+
+    @router.get("/peer")
+    async def peer(token: str, addr: Annotated[str, Query(max_length=64)]) -> Response:
+        check(token)
+        trunk = service.trunk_at(addr)
+        if trunk is None:
+            return JSONResponse({"error": "unknown"}, status_code=404)
+        return JSONResponse({"trunk": trunk})
 
     @router.get("/report")
     async def report(
