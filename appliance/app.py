@@ -19,6 +19,7 @@ from appliance.cloud import start_cloud
 from appliance.config import Settings, edge_token
 from appliance.controller.edge import EdgeService
 from appliance.controller.edge_http import build_edge_app
+from appliance.controller.outbound import wire_trunks
 from appliance.controller.prompts import MOH, Prompts
 from appliance.controller.queues import DEMO_QUEUE, QueueService
 from appliance.controller.recordings import RecordingIndexer
@@ -154,6 +155,7 @@ async def build_controller(settings: Settings, clock: Clock | None = None) -> Co
         await prompts.prepare(["queue-welcome", MOH])
     await wire_ivr_voicemail(sessions, db, prompts, settings)  # IVRs, DIDs, voicemail, *97, MWI
     edge = EdgeService(directory=directory, sessions=sessions, store=store, clock=clock)
+    edge.trunks = await wire_trunks(sessions, db, store, clock, settings.data_dir, settings.extra.get("trunks", {}))
     rpc = RpcServer(settings.rpc_socket, sessions.worker_up, sessions.on_event, sessions.worker_gone)
     return Controller(settings, db, sessions, edge, rpc, clock)
 
