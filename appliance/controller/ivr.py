@@ -149,15 +149,11 @@ class IvrService:
     def routes(self) -> dict[str, ToMedia]:
         """IVR numbers and DIDs for the dial plan (a route source)."""
         out = {n: ToMedia(MediaService.IVR, n) for n in self.ivrs}
-        for did, dest in self.dids.items():
-            if dest.kind == "queue":
-                out[did] = ToMedia(MediaService.QUEUE, dest.target)
-            elif dest.kind == "voicemail":
-                out[did] = ToMedia(MediaService.VOICEMAIL, dest.target)
-            elif dest.kind == "ivr":
-                out[did] = ToMedia(MediaService.IVR, dest.target)
-            else:  # an extension: the IVR flow rings it, then its mailbox
-                out[did] = ToMedia(MediaService.IVR, did)
+        # A DID starts in the IVR flow, which hands the caller to the DID's destination in the
+        # same session: the edge names a session by the number dialled, so this holds whichever
+        # target it passes on. Its legs are the most any destination needs (queue, IVR: 2).
+        for did in self.dids:
+            out[did] = ToMedia(MediaService.IVR, did)
         return out
 
     def ivr_directory(self) -> IvrDirectory:
@@ -269,9 +265,19 @@ class IvrService:
     async def run(self, s: Session) -> None:
         """The flow for an IVR number, or for a DID that rings an extension."""
         did = self.dids.get(s.target)
-        if did is not None and did.kind == "extension":
-            await self.ring_extension(s, did.target, answered=False)
-            return
+        if did is not None:
+            s.data["did"] = s.target
+            log.info("call %s: DID %s -> %s:%s", s.call_id, s.target, did.kind, did.target)
+            if did.kind == "extension":
+                await self.ring_extension(s, did.target, answered=False)
+                return
+            if did.kind == "queue":
+                await self.manager.hand_over(s, MediaService.QUEUE, did.target)
+                return
+            if did.kind == "voicemail":
+                await self.manager.hand_over(s, MediaService.VOICEMAIL, did.target)
+                return
+            s.target = did.target  # an IVR
         row = self.ivrs.get(s.target)
         if row is None:
             raise CallEnded(404, "no_such_ivr")

@@ -2,7 +2,7 @@
 
 The NOTIFY leaves through Kamailio, which knows where the extension is registered: the
 controller looks the contact up (`ul.lookup`) and has Kamailio's transaction module send the
-request (`tm.t_uac_dlg`, which waits for the phone's final reply), both over the binrpc
+request (`tm.t_uac_wait_block`, which waits for the phone's final reply), both over the binrpc
 control socket with `kamcmd`.
 """
 
@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 _ADDRESS = re.compile(r"^\s*Address:\s*(sips?:\S+)", re.M)
 _RECEIVED = re.compile(r"^\s*Received:\s*(sips?:\S+)", re.M)
-_CODE = re.compile(r"^\s*(\d{3})\b", re.M)
+_CODE = re.compile(r"\bcode:\s*(\d{3})\b")  # kamcmd prints the reply as {code: 200, text: OK}
 _EXT = re.compile(r"^[0-9A-Za-z_.-]+$")
 
 
@@ -80,9 +80,11 @@ class MwiNotifier:
             "Content-Type: application/simple-message-summary\r\n"
         )
         body = summary_body(mailbox, new, old, self.host)
-        text = await self._kamcmd("tm.t_uac_dlg", "NOTIFY", f"s:{contact}", ".", ".", f"s:{headers}", f"s:{body}")
+        text = await self._kamcmd(
+            "tm.t_uac_wait_block", "NOTIFY", f"s:{contact}", ".", ".", f"s:{headers}", f"s:{body}"
+        )
         code = _CODE.search(text)
         ok = code is not None and code.group(1).startswith("2")
         (log.info if ok else log.warning)("MWI %s (%d new, %d old) to %s: %s", mailbox, new, old, contact,
-                                          text.strip()[:200])
+                                          " ".join(text.split())[:200])
         return ok

@@ -237,9 +237,10 @@ class VoicemailService:
             await play_until_key(m, s, await self.prompts.path("vm-locked", language), timeout=30)
             return False
         assert row.pin_hash is not None
+        early: str | None = None  # a key pressed during "wrong PIN" starts the next attempt
         for _ in range(PIN_TRIES_PER_CALL):
-            first = await play_until_key(m, s, await self.prompts.path("vm-enter-pin", language),
-                                         keys="0123456789#")
+            first = early or await play_until_key(m, s, await self.prompts.path("vm-enter-pin", language),
+                                                  keys="0123456789#")
             pin = await self._collect(s, first, leg)
             right = bool(pin) and await asyncio.to_thread(pin_matches, row.pin_hash, pin)
             if right:
@@ -252,7 +253,8 @@ class VoicemailService:
             if lock is not None:
                 await play_until_key(m, s, await self.prompts.path("vm-locked", language), timeout=30)
                 return False
-            await play_until_key(m, s, await self.prompts.path("vm-wrong-pin", language), timeout=30)
+            early = await play_until_key(m, s, await self.prompts.path("vm-wrong-pin", language),
+                                         keys="0123456789#", timeout=30)
         return False
 
     async def _collect(self, s: Session, first: str | None, leg: str, max_digits: int = 12) -> str:
@@ -269,7 +271,7 @@ class VoicemailService:
 
     async def _listen(self, s: Session) -> None:
         m = self.manager
-        box = s.caller if s.target == ACCESS else s.target
+        box = s.caller if s.target == ACCESS else s.target.removeprefix(ACCESS)
         await m.answer_caller(s)
         row = await self.store.mailbox(box)
         language = self._language(s, row)
