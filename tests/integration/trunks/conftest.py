@@ -7,6 +7,7 @@ Trunks (all 127.0.0.1):
 - gsm (gsm, port gsm):     a pjsua2 phone standing in for the GSM gateway, auto-answering
 Routes: national 0XXXXXXXXX -> itsp, gsm; timeout 1XXXXXX -> dead, gsm;
         health 2XXXXXX -> primary, gsm; intl 00... -> gsm.
+DID 442071234500 -> extension 102.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from tests.support.appliance import Appliance, make_appliance
 from tests.support.net import free_ports
 from tests.support.phone import Phone
 
+DID = "442071234500"  # a DID routed to extension 102 (the IVR engineer's dids table)
 SIP_CID = "+442071234567"  # fixed caller-ID on SIP trunks
 GSM_PREFIX = "+4477009"  # GSM trunks present prefix + extension
 
@@ -74,6 +76,7 @@ async def _preseed(data_dir: Path, ports: TrunkPorts) -> None:
             OutboundRoute("intl", r"00[0-9]{8,15}", ("gsm",), cid, record=False),
         ):
             await store.put_route(r, create=True)
+        await db.execute("INSERT INTO dids(did, destination) VALUES (?, 'extension:102')", (DID,))
     finally:
         await db.close()
 
