@@ -222,3 +222,10 @@ class TrunkStore:
         ) as cur:
             row = await cur.fetchone()
         return int(row[0]) if row else 0
+
+    async def audit(self, at: datetime, actor: str, source: str, action: str, target: str, **detail: object) -> None:
+        """Append an audit row for an admin change (never a password)."""
+        await self._db.execute(
+            "INSERT INTO audit_log(at, actor, action, target, detail, source) VALUES (?, ?, ?, ?, ?, ?)",
+            (iso(at), actor, action, target, json.dumps(detail, sort_keys=True, default=str), source),
+        )
