@@ -20,10 +20,14 @@ from web.local.routers import (
     api_access,
     api_backup,
     api_directory,
+    api_ivr,
     api_kpis,
     api_live,
+    api_prompts,
     api_reports,
+    api_trunks,
     api_users,
+    api_voicemail,
     pages_access,
     pages_admin,
     pages_live,
@@ -36,7 +40,8 @@ if TYPE_CHECKING:
 
 STATIC = Path(__file__).parent / "static"
 ROUTERS = (api_access, api_directory, api_users, api_reports, api_live, api_kpis, api_backup, pages_access,
-           pages_admin, pages_reports, pages_live)
+           pages_admin, pages_reports, pages_live, api_trunks, api_ivr,
+           api_voicemail, api_prompts)
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self';"
        " frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
 
