@@ -23,14 +23,14 @@ from appliance.acd.destination import Destination, DestinationKind
 from appliance.controller.prompts import TEXTS, PromptError, Prompts
 from appliance.controller.rpc import RpcError
 from appliance.controller.sessions import CallEnded, Session, SessionManager
-from appliance.domain.clock import Clock
+from appliance.domain.clock import Clock, iso
 from appliance.domain.dialplan import ECHO_TEST, MediaService, ToMedia
 from appliance.domain.errors import DomainError
 from appliance.domain.session_state import SessionState
 from appliance.ivr.flow import Hangup, IvrSession, Play, Transfer, WaitForDigit
 from appliance.ivr.menu import Directory as IvrDirectory
 from appliance.ivr.menu import IvrConfig, IvrConfigError, load_ivr
-from appliance.storage.ivr import DidRow, IvrRow, IvrStore
+from appliance.storage.ivr import CustomPromptRow, DidRow, IvrRow, IvrStore
 
 log = logging.getLogger(__name__)
 
@@ -259,6 +259,43 @@ class IvrService:
             self.dids.pop(did, None)
             self.manager.refresh_routes()
         return gone
+
+    # ----- uploaded prompts -----
+
+    async def prompts_in_use(self, name: str) -> list[str]:
+        """IVR numbers whose menus play the prompt `name`."""
+        used = []
+        for row in self.ivrs.values():
+            menus = row.config.get("menus", {}) if isinstance(row.config, dict) else {}
+            if any(isinstance(m, dict) and name in (m.get("prompt"), m.get("invalid_prompt")) for m in menus.values()):
+                used.append(row.number)
+        return used
+
+    async def upload_prompt(self, name: str, language: str, data: bytes) -> CustomPromptRow:
+        """Validate, convert and install an uploaded prompt (PromptError: nothing changed)."""
+        if name in TEXTS["en"]:
+            raise PromptError(f"{name!r} is a built-in prompt name; choose another")
+        async with self._lock:
+            up = await self.prompts.import_upload(name, language, data)
+            row = CustomPromptRow(
+                name, language, str(up.path.relative_to(self.prompts.root.parent)), up.duration_s, up.size_bytes,
+                iso(self.clock.now()),
+            )
+            await self.store.put_custom_prompt(row)
+        return row
+
+    async def delete_prompt(self, name: str, language: str) -> bool:
+        """Delete an uploaded prompt unless an IVR plays it; False when there was none."""
+        async with self._lock:
+            others = [p for p in await self.store.custom_prompts() if p.name == name and p.language != language]
+            users = await self.prompts_in_use(name)
+            if users and not others:
+                raise IvrError([f"IVRs {', '.join(users)} play prompt {name!r}"])
+            row = await self.store.delete_custom_prompt(name, language)
+            if row is None:
+                return False
+            self.prompts.custom_path(name, language).unlink(missing_ok=True)
+        return True
 
     # ----- the flow -----
 

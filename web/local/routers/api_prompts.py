@@ -1,0 +1,70 @@
+"""API: prompts: the built-in set per language, uploads (raw audio body) and their deletion."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+
+from appliance.controller.ivr import IvrError
+from appliance.controller.prompts import MAX_UPLOAD_BYTES, TEXTS, VOICES, PromptError
+from appliance.web_services.errors import Conflict, Invalid, NotFound
+from web.local.deps import AdminUser, ServicesDep, SupervisorUser
+from web.local.routers.api_ivr import ivr_service
+
+router = APIRouter(prefix="/api/v1", tags=["prompts"])
+
+
+class CustomPromptPublic(BaseModel):
+    """An uploaded prompt (stored as 8 kHz mono 16-bit WAV)."""
+
+    name: str
+    language: str
+    duration_s: float
+    size_bytes: int
+    uploaded_at: str
+
+
+class PromptsPublic(BaseModel):
+    """Languages of the default set, built-in prompt names per language, uploads."""
+
+    languages: list[str]
+    builtin: dict[str, list[str]]
+    custom: list[CustomPromptPublic]
+
+
+def _public(row: object) -> CustomPromptPublic:
+    return CustomPromptPublic.model_validate({k: v for k, v in vars(row).items() if k != "path"})
+
+
+@router.get("/prompts")
+async def list_prompts(_: SupervisorUser, services: ServicesDep) -> PromptsPublic:
+    """Built-in and uploaded prompts."""
+    custom = [_public(p) for p in await ivr_service(services).store.custom_prompts()]
+    return PromptsPublic(languages=list(VOICES), builtin={k: sorted(v) for k, v in TEXTS.items()}, custom=custom)
+
+
+@router.put("/prompts/{language}/{name}", status_code=201)
+async def upload_prompt(language: str, name: str, request: Request, _: AdminUser,
+                        services: ServicesDep) -> CustomPromptPublic:
+    """Upload a prompt as the raw body (WAV, MP3, FLAC or Ogg; converted with sox)."""
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > MAX_UPLOAD_BYTES:
+            raise Invalid("prompt_invalid", f"the file is larger than {MAX_UPLOAD_BYTES} bytes")
+    try:
+        row = await ivr_service(services).upload_prompt(name, language, bytes(data))
+    except PromptError as exc:
+        raise Invalid("prompt_invalid", str(exc)) from None
+    return _public(row)
+
+
+@router.delete("/prompts/{language}/{name}", status_code=204)
+async def delete_prompt(language: str, name: str, _: AdminUser, services: ServicesDep) -> None:
+    """Delete an uploaded prompt (refused while an IVR plays it)."""
+    try:
+        gone = await ivr_service(services).delete_prompt(name, language)
+    except IvrError as exc:
+        raise Conflict("prompt_in_use", str(exc), problems=exc.problems) from None
+    if not gone:
+        raise NotFound("prompt_not_found", f"no uploaded prompt {language}/{name}")
