@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from firmware_bridge.calls import CallState
 from firmware_bridge.modem import Modem
 from firmware_bridge.simulator import ModemSimulator
@@ -17,6 +19,7 @@ from tests.support.phone import Phone
 CALLER = "+972501234567"
 
 
+@pytest.mark.parametrize("profile", ["quectel", "simcom", "huawei"])
 async def test_inbound_call_reaches_phone_with_caller_id_and_audio_both_ways(
         gateway: VoiceGateway, sim: ModemSimulator, modem: Modem, phone: Phone,
         gateway_events: Events, tmp_path: Path) -> None:
@@ -38,7 +41,7 @@ async def test_inbound_call_reaches_phone_with_caller_id_and_audio_both_ways(
     ended = await gateway_events.wait_for(lambda e: isinstance(e, GatewayCallEnded))
     assert ended.answered and ended.number == CALLER
     await until(lambda: modem.calls.state is CallState.IDLE, "the GSM call to end")
-    assert "ATH" in sim.received_commands
+    assert modem.profile.hangup in sim.received_commands
     assert has_tone(heard, 1000, start_s=0.5), "phone did not hear the modem's 1 kHz tone"
     assert has_tone(pcm_wav(sim, tmp_path / "modem-heard.wav"), 440), \
         "modem did not receive the phone's 440 Hz tone"

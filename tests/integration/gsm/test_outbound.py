@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from firmware_bridge.calls import CallState
 from firmware_bridge.modem import Modem
 from firmware_bridge.simulator import ModemSimulator
@@ -20,6 +22,7 @@ def gw_uri(gateway: VoiceGateway, user: str) -> str:
     return f"sip:{user}@127.0.0.1:{gateway.config.sip_port}"
 
 
+@pytest.mark.parametrize("profile", ["quectel", "simcom", "huawei"])
 async def test_outbound_invite_dials_gsm_rings_answers_and_carries_audio(
         gateway: VoiceGateway, sim: ModemSimulator, modem: Modem, phone: Phone,
         gateway_events: Events, tmp_path: Path) -> None:
