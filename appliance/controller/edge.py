@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from appliance.controller.sessions import SessionManager
 from appliance.domain.clock import Clock
-from appliance.domain.dialplan import Reject, ToExtension, ToMedia, route
+from appliance.domain.dialplan import MediaService, Reject, ToExtension, ToMedia, route
 from appliance.storage.calls import CallStore
 from appliance.storage.directory import DirectoryStore
 
@@ -64,8 +64,14 @@ class EdgeService:
         """The HA1 for a SIP user, None if unknown or disabled."""
         return await self.directory.ha1_for(user)
 
-    async def route(self, call_id: str, caller: str, dialed: str, src: str = "phone", addr: str = "") -> RouteAnswer:
-        """Decide where a new call goes (`src` "trunk": an inbound call to a DID from `addr`)."""
+    async def route(
+        self, call_id: str, caller: str, dialed: str, src: str = "phone", addr: str = "", auth_user: str = ""
+    ) -> RouteAnswer:
+        """Decide where a new call goes (`src` "trunk": an inbound call to a DID from `addr`).
+
+        `auth_user` is who authenticated (phones): an external call must come from that user's
+        own number, or the toll-fraud limits of one extension could be used by another.
+        """
         if not call_id:
             return RouteAnswer("reject", code=400, reason="Missing Call-ID")
         directory = self.sessions.directory
@@ -80,6 +86,9 @@ class EdgeService:
             # The routes' patterns win over a directory reloaded without them.
             directory = dataclasses.replace(directory, outbound_patterns=self.trunks.outbound_patterns())
         decision = route(dialed, caller, directory)
+        if (isinstance(decision, ToMedia) and decision.service is MediaService.OUTBOUND and src == "phone"
+                and auth_user and auth_user != caller):
+            decision = Reject(403, "From Does Not Match Credentials")
         now = self.clock.now()
         if isinstance(decision, ToExtension):
             await self.store.cdr_open(call_id, "extension", caller, dialed, now)

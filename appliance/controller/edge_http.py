@@ -36,9 +36,10 @@ def build_edge_app(service: EdgeService, token: str) -> FastAPI:
         from_: Annotated[str, Query(alias="from", max_length=64)] = "",
         src: Annotated[str, Query(max_length=16)] = "phone",
         addr: Annotated[str, Query(max_length=64)] = "",
+        au: Annotated[str, Query(max_length=64)] = "",
     ) -> Response:
         check(token)
-        answer = await service.route(callid, from_, to, src, addr)
+        answer = await service.route(callid, from_, to, src, addr, au)
         return JSONResponse(answer.as_json())
 
     @router.get("/peer")

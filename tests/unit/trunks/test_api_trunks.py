@@ -19,12 +19,12 @@ ROUTE = {"name": "national", "pattern": "0[1-9][0-9]{8}", "trunks": ["itsp"],
          "caller_id": {"sip": {"mode": "fixed", "number": "+442071234567"}}}
 
 
-async def edge_route(b: Box, dialed: str, src: str = "phone", addr: str = "") -> dict[str, Any]:
-    """What Kamailio would be told for a new call."""
+async def edge_route(b: Box, dialed: str, src: str = "phone", addr: str = "", au: str = "") -> dict[str, Any]:
+    """What Kamailio would be told for a new call (from 101; `au` is who authenticated)."""
     app = build_edge_app(b.ctl.edge, "tok")
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://x") as c:
         r = await c.get("/internal/tok/route", params={"callid": f"c-{next(_CALLS)}", "from": "101", "to": dialed,
-                                                       "src": src, "addr": addr})
+                                                       "src": src, "addr": addr, "au": au})
         return dict(r.json())
 
 
@@ -55,6 +55,9 @@ async def test_trunk_and_route_lifecycle_routes_at_once(box: Box) -> None:
     assert (await edge_route(box, "0201234567"))["code"] == 503
     kinds = await box.rows("SELECT kind FROM cdrs WHERE callee = '0201234567' ORDER BY id")
     assert kinds == [("rejected",), ("outbound",)]
+    # an external call must come from the authenticated user's own number (toll-fraud limits are theirs)
+    spoofed = await edge_route(box, "0201234567", au="102")
+    assert spoofed["code"] == 403 and spoofed["reason"] == "From Does Not Match Credentials"
     # a trunk's own call never goes out again
     assert (await edge_route(box, "0201234567", "trunk", "127.0.0.1:5090"))["code"] == 404
     assert (await edge_route(box, "0201234567", "trunk", "127.0.0.1:9999"))["code"] == 403
