@@ -78,7 +78,7 @@ async def test_roles(box: Box) -> None:
         r = await c.put("/api/v1/ivrs/800", json={"name": "Main", "config": MENU})
         assert r.status_code == 403 and r.json()["error_id"] == "role_forbidden"
         assert (await c.put("/api/v1/mailboxes/101/pin", json={"pin": "1234"})).status_code == 403
-        assert (await c.put("/api/v1/prompts/en/hello", content=wav_bytes(1))).status_code == 403
+        assert (await c.put("/api/v1/prompts?language=en&name=hello", content=wav_bytes(1))).status_code == 403
     agent = await box.login("agent")
     assert (await agent.get("/api/v1/ivrs")).status_code == 403
     anonymous = box.client()
@@ -121,7 +121,7 @@ async def test_voicemail_listed_played_and_deleted(box: Box) -> None:
 
 async def test_prompt_upload_is_converted_and_bad_files_change_nothing(box: Box) -> None:
     admin = await box.login("admin")
-    r = await admin.put("/api/v1/prompts/he/welcome-main", content=wav_bytes(1.5))
+    r = await admin.put("/api/v1/prompts?language=he&name=welcome-main", content=wav_bytes(1.5))
     assert r.status_code == 201, r.text
     assert r.json()["language"] == "he" and 1.4 <= r.json()["duration_s"] <= 1.6
     path = box.ctl.settings.data_dir / "prompts" / "custom" / "he" / "welcome-main.wav"
@@ -130,13 +130,13 @@ async def test_prompt_upload_is_converted_and_bad_files_change_nothing(box: Box)
     before = await tables(box)
     original = path.read_bytes()
     for url, data, why in [
-        ("/api/v1/prompts/he/welcome-main", b"not audio at all", "not a WAV"),
-        ("/api/v1/prompts/he/welcome-main", b"RIFF\x10\0\0\0WAVEjunkjunk", "cannot be read"),
-        ("/api/v1/prompts/he/welcome-main", wav_bytes(0.05), "must last"),
-        ("/api/v1/prompts/he/Bad_Name", wav_bytes(1), "bad prompt name"),
-        ("/api/v1/prompts/xx/welcome-main", wav_bytes(1), "unsupported language"),
-        ("/api/v1/prompts/en/goodbye", wav_bytes(1), "built-in"),
-        ("/api/v1/prompts/he/welcome-main", b"", "empty"),
+        ("/api/v1/prompts?language=he&name=welcome-main", b"not audio at all", "not a WAV"),
+        ("/api/v1/prompts?language=he&name=welcome-main", b"RIFF\x10\0\0\0WAVEjunkjunk", "cannot be read"),
+        ("/api/v1/prompts?language=he&name=welcome-main", wav_bytes(0.05), "must last"),
+        ("/api/v1/prompts?language=he&name=Bad_Name", wav_bytes(1), "bad prompt name"),
+        ("/api/v1/prompts?language=xx&name=welcome-main", wav_bytes(1), "unsupported language"),
+        ("/api/v1/prompts?language=en&name=goodbye", wav_bytes(1), "built-in"),
+        ("/api/v1/prompts?language=he&name=welcome-main", b"", "empty"),
     ]:
         r = await admin.put(url, content=data)
         assert r.status_code == 422 and r.json()["error_id"] == "prompt_invalid", (why, r.text)
@@ -149,18 +149,18 @@ async def test_prompt_upload_is_converted_and_bad_files_change_nothing(box: Box)
     menu = {"entry": "menu:m", "menus": {"m": {"prompt": "welcome-main", "options": {"1": "extension:102"}}}}
     r = await admin.put("/api/v1/ivrs/800", json={"name": "M", "language": "he", "config": menu})
     assert r.status_code == 200
-    r = await admin.delete("/api/v1/prompts/he/welcome-main")
+    r = await admin.delete("/api/v1/prompts?language=he&name=welcome-main")
     assert r.status_code == 409 and r.json()["error_id"] == "prompt_in_use"
     assert (await admin.delete("/api/v1/ivrs/800")).status_code == 204
-    assert (await admin.delete("/api/v1/prompts/he/welcome-main")).status_code == 204
+    assert (await admin.delete("/api/v1/prompts?language=he&name=welcome-main")).status_code == 204
     assert not path.exists()
-    assert (await admin.delete("/api/v1/prompts/he/welcome-main")).status_code == 404
+    assert (await admin.delete("/api/v1/prompts?language=he&name=welcome-main")).status_code == 404
 
 
 async def test_upload_over_the_size_limit_is_refused(box: Box) -> None:
     admin = await box.login("admin")
     big = b"RIFF" + b"\0" * (5 * 1024 * 1024 + 10)
-    r = await admin.put("/api/v1/prompts/en/huge", content=big)
+    r = await admin.put("/api/v1/prompts?language=en&name=huge", content=big)
     assert r.status_code == 422 and "larger than" in r.json()["message"]
     assert await box.rows("SELECT * FROM custom_prompts") == []
 

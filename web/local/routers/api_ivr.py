@@ -102,18 +102,18 @@ async def list_dids(_: SupervisorUser, services: ServicesDep) -> list[DidPublic]
     return [DidPublic(**vars(r)) for r in await ivr_service(services).store.dids()]
 
 
-@router.put("/dids/{did}")
-async def put_did(did: str, body: DidUpdate, _: AdminUser, services: ServicesDep) -> DidPublic:
+@router.put("/dids/{number}")
+async def put_did(number: str, body: DidUpdate, _: AdminUser, services: ServicesDep) -> DidPublic:
     """Create or replace a DID."""
     try:
-        row = await ivr_service(services).save_did(DidRow(did, body.destination, body.note))
+        row = await ivr_service(services).save_did(DidRow(number, body.destination, body.note))
     except IvrError as exc:
         raise _invalid(exc, "did_invalid") from None
     return DidPublic(**vars(row))
 
 
-@router.delete("/dids/{did}", status_code=204)
-async def delete_did(did: str, _: AdminUser, services: ServicesDep) -> None:
+@router.delete("/dids/{number}", status_code=204)
+async def delete_did(number: str, _: AdminUser, services: ServicesDep) -> None:
     """Delete a DID."""
-    if not await ivr_service(services).delete_did(did):
-        raise NotFound("did_not_found", f"no DID {did}", did=did)
+    if not await ivr_service(services).delete_did(number):
+        raise NotFound("did_not_found", f"no DID {number}", did=number)

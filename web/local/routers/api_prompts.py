@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
 from appliance.controller.ivr import IvrError
@@ -43,10 +45,10 @@ async def list_prompts(_: SupervisorUser, services: ServicesDep) -> PromptsPubli
     return PromptsPublic(languages=list(VOICES), builtin={k: sorted(v) for k, v in TEXTS.items()}, custom=custom)
 
 
-@router.put("/prompts/{language}/{name}", status_code=201)
-async def upload_prompt(language: str, name: str, request: Request, _: AdminUser,
-                        services: ServicesDep) -> CustomPromptPublic:
-    """Upload a prompt as the raw body (WAV, MP3, FLAC or Ogg; converted with sox)."""
+@router.put("/prompts", status_code=201)
+async def upload_prompt(language: Annotated[str, Query(max_length=12)], name: Annotated[str, Query(max_length=40)],
+                        request: Request, _: AdminUser, services: ServicesDep) -> CustomPromptPublic:
+    """Upload prompt `name` in `language` as the raw body (WAV, MP3, FLAC or Ogg; converted with sox)."""
     data = bytearray()
     async for chunk in request.stream():
         data += chunk
@@ -59,8 +61,9 @@ async def upload_prompt(language: str, name: str, request: Request, _: AdminUser
     return _public(row)
 
 
-@router.delete("/prompts/{language}/{name}", status_code=204)
-async def delete_prompt(language: str, name: str, _: AdminUser, services: ServicesDep) -> None:
+@router.delete("/prompts", status_code=204)
+async def delete_prompt(language: Annotated[str, Query(max_length=12)], name: Annotated[str, Query(max_length=40)],
+                        _: AdminUser, services: ServicesDep) -> None:
     """Delete an uploaded prompt (refused while an IVR plays it)."""
     try:
         gone = await ivr_service(services).delete_prompt(name, language)

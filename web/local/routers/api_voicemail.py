@@ -47,10 +47,10 @@ def voicemail(services: Services) -> VoicemailService:
     return features_of(services.ctl.sessions).voicemail
 
 
-@router.get("/mailboxes/{mailbox}")
-async def get_mailbox(mailbox: str, _: SupervisorUser, services: ServicesDep) -> MailboxPublic:
+@router.get("/mailboxes/{number}")
+async def get_mailbox(number: str, _: SupervisorUser, services: ServicesDep) -> MailboxPublic:
     """A mailbox and its messages."""
-    vm = voicemail(services)
+    vm, mailbox = voicemail(services), number
     try:
         summary = await vm.summary(mailbox)
     except VoicemailError as exc:
@@ -60,10 +60,10 @@ async def get_mailbox(mailbox: str, _: SupervisorUser, services: ServicesDep) ->
     return MailboxPublic(**vars(summary), messages=messages)
 
 
-@router.put("/mailboxes/{mailbox}/pin", status_code=204)
-async def put_pin(mailbox: str, body: PinUpdate, _: AdminUser, services: ServicesDep) -> None:
+@router.put("/mailboxes/{number}/pin", status_code=204)
+async def put_pin(number: str, body: PinUpdate, _: AdminUser, services: ServicesDep) -> None:
     """Set a mailbox's PIN (stored as an argon2 hash; failed attempts are reset)."""
-    vm = voicemail(services)
+    vm, mailbox = voicemail(services), number
     if mailbox not in vm.mailboxes():
         raise NotFound("mailbox_not_found", f"no mailbox {mailbox}", mailbox=mailbox)
     try:
@@ -72,10 +72,10 @@ async def put_pin(mailbox: str, body: PinUpdate, _: AdminUser, services: Service
         raise Invalid("pin_invalid", str(exc)) from None
 
 
-@router.get("/voicemails/{message_id}/audio")
-async def get_audio(message_id: RowId, _: SupervisorUser, services: ServicesDep) -> FileResponse:
+@router.get("/voicemails/{recording_id}/audio")
+async def get_audio(recording_id: RowId, _: SupervisorUser, services: ServicesDep) -> FileResponse:
     """The message's WAV."""
-    vm = voicemail(services)
+    vm, message_id = voicemail(services), recording_id
     msg = await vm.store.message(message_id)
     path = vm.data_dir / msg.path if msg is not None else None
     if msg is None or msg.state != "ready" or path is None or not path.exists():
@@ -83,8 +83,8 @@ async def get_audio(message_id: RowId, _: SupervisorUser, services: ServicesDep)
     return FileResponse(path, media_type="audio/wav")
 
 
-@router.delete("/voicemails/{message_id}", status_code=204)
-async def delete_voicemail(message_id: RowId, _: AdminUser, services: ServicesDep) -> None:
+@router.delete("/voicemails/{recording_id}", status_code=204)
+async def delete_voicemail(recording_id: RowId, _: AdminUser, services: ServicesDep) -> None:
     """Delete a message and its file (the owner's phone gets MWI)."""
-    if await voicemail(services).delete_message(message_id) is None:
-        raise NotFound("voicemail_not_found", f"no voicemail {message_id}", id=message_id)
+    if await voicemail(services).delete_message(recording_id) is None:
+        raise NotFound("voicemail_not_found", f"no voicemail {recording_id}", id=recording_id)
