@@ -1,0 +1,357 @@
+"""Call features on a live media session: blind and attended transfer by REFER, and the
+hooks that parking and supervision use.
+
+A queue or ring-group flow (another module) talks to its legs through `session.events`.
+`CallFeatures.wrap(flow)` runs that flow unchanged, but first gives the session a
+`FeatureQueue`: a worker event that belongs to a feature (a `leg_transfer`, a leg a feature
+dialled, the `*70` park code) goes to the feature instead of the flow. When a feature takes
+the call over (the agent transferred or parked it), the agent's leg is hung up, the flow
+sees its party leave and returns as after any call, and the wrapper carries on with the
+caller: talking to the new party, or parked. The session, its worker reservation and its
+CDR stay the same throughout.
+
+Transfer, as the worker does it (docs/transfers.md): the worker accepts the REFER (202)
+and dials the Refer-To target itself, with the Replaces header for an attended transfer;
+the controller gets `leg_transfer {leg, new_leg, target, replaces}`. When the new leg
+answers, the caller is bridged to it and the transferer's leg is hung up; pjsua has then
+sent the transferer NOTIFY sipfrag 200. If the target fails, pjsua NOTIFYs the failure,
+and the caller stays with the transferer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from appliance.controller.rpc import RpcError
+from appliance.controller.sessions import CallEnded, Flow, Session, SessionManager
+from appliance.domain.errors import DomainError
+from appliance.domain.session_state import SessionState
+
+if TYPE_CHECKING:
+    from appliance.controller.parking import Parking
+
+log = logging.getLogger(__name__)
+
+TRANSFER_RING_S = 30.0
+PARK_CODE = "*70"
+Event = dict[str, Any]
+
+
+class Phase(Enum):
+    """Who drives a wrapped call: its own flow, or a feature after a takeover."""
+
+    FLOW = "flow"  # the queue / ring-group flow runs; features only listen
+    TALKING = "talking"  # taken over: the caller talks to a transfer target or retriever
+    PARKED = "parked"  # taken over: the caller hears music in a park slot
+    ENDED = "ended"
+
+
+_PHASES: dict[Phase, frozenset[Phase]] = {
+    Phase.FLOW: frozenset({Phase.TALKING, Phase.PARKED, Phase.ENDED}),
+    Phase.TALKING: frozenset({Phase.TALKING, Phase.PARKED, Phase.ENDED}),
+    Phase.PARKED: frozenset({Phase.TALKING, Phase.ENDED}),
+    Phase.ENDED: frozenset(),
+}
+
+
+class IllegalPhase(DomainError):
+    """A call feature tried a move its phase does not allow."""
+
+
+class FeatureQueue(asyncio.Queue[Event]):
+    """A session's event queue that lets the feature layer take its events first."""
+
+    def __init__(self, divert: Callable[[Event], bool]) -> None:
+        super().__init__()
+        self._divert = divert
+
+    def put_nowait(self, item: Event) -> None:
+        """Queue an event for the flow unless a feature took it."""
+        if not self._divert(item):
+            super().put_nowait(item)
+
+
+@dataclass
+class LiveCall:
+    """Feature state of one wrapped session."""
+
+    session: Session
+    phase: Phase = Phase.FLOW
+    flow_done: asyncio.Event = field(default_factory=asyncio.Event)
+    party_leg: str | None = None  # the leg bridged to the caller after a takeover
+    party: str = ""  # who that is (extension)
+    owners: dict[str, asyncio.Queue[Event]] = field(default_factory=dict)  # legs a feature drives
+    digits: dict[str, str] = field(default_factory=dict)  # DTMF heard per leg (for *70)
+    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    busy: set[asyncio.Task[Any]] = field(default_factory=set)  # transfers/parks under way
+    next_step: Callable[[], Awaitable[None]] | None = None  # what runs once the flow returned
+    transfers: int = 0
+
+    def set_phase(self, new: Phase) -> None:
+        """Move to `new` through the phase table, logging old -> new."""
+        if new not in _PHASES[self.phase]:
+            raise IllegalPhase(f"call {self.session.call_id}: {self.phase.value} -> {new.value} is not allowed")
+        log.info("call %s: %s -> %s", self.session.call_id, self.phase.value, new.value)
+        self.phase = new
+
+    @property
+    def taken_over(self) -> bool:
+        """A feature drives the call now."""
+        return self.phase in (Phase.TALKING, Phase.PARKED)
+
+    def party_of_flow(self) -> str | None:
+        """The leg talking with the caller: the takeover's party, else the flow's other live leg."""
+        if self.party_leg is not None:
+            return self.party_leg
+        others = self.session.live - {self.session.caller_leg or ""} - set(self.owners)
+        return next(iter(others)) if len(others) == 1 else None
+
+    def own(self, leg: str) -> asyncio.Queue[Event]:
+        """From now on this leg's events go to the returned queue, not to the flow."""
+        q: asyncio.Queue[Event] = asyncio.Queue()
+        self.owners[leg] = q
+        return q
+
+    async def release(self, leg: str) -> None:
+        """Give a leg's events back to the session (once the flow is done: it would drop them)."""
+        await self.flow_done.wait()
+        q = self.owners.pop(leg, None)
+        while q is not None and not q.empty():
+            self.session.events.put_nowait(q.get_nowait())
+
+
+async def next_event(q: asyncio.Queue[Event], leg: str, names: set[str], timeout: float | None) -> Event:
+    """The next event of `leg` named one of `names` from a feature's own queue."""
+    async with asyncio.timeout(timeout):
+        while True:
+            msg = await q.get()
+            if msg.get("leg") == leg and msg.get("event") in names:
+                return msg
+
+
+class CallFeatures:
+    """Transfer and the hooks parking and supervision hang on a wrapped session."""
+
+    def __init__(self, sessions: SessionManager, ring_s: float = TRANSFER_RING_S) -> None:
+        self.sessions = sessions
+        self.ring_s = ring_s
+        self.calls: dict[str, LiveCall] = {}
+        self.parking: Parking | None = None  # set by Parking when it is wired
+
+    # ----- the wrapper --------------------------------------------------------------------
+
+    def wrap(self, flow: Flow) -> Flow:
+        """The same flow, with transfer, parking and supervision available on its call."""
+
+        async def with_features(session: Session) -> None:
+            if session.call_id in self.calls:  # handed over from another wrapped flow
+                await flow(session)
+                return
+            call = self._attach(session)
+            try:
+                try:
+                    await flow(session)
+                except CallEnded:
+                    if not (call.taken_over and session.caller_leg in session.live):
+                        raise
+                finally:
+                    call.flow_done.set()
+                while call.busy:  # a transferer may hang up before its target answers
+                    await asyncio.wait(list(call.busy))
+                while call.next_step is not None:
+                    step, call.next_step = call.next_step, None
+                    await step()
+            finally:
+                await self._detach(call)
+
+        return with_features
+
+    def _attach(self, session: Session) -> LiveCall:
+        call = LiveCall(session)
+        old = session.events
+        session.events = FeatureQueue(lambda msg: self._divert(call, msg))
+        while not old.empty():
+            session.events.put_nowait(old.get_nowait())
+        self.calls[session.call_id] = call
+        return call
+
+    async def _detach(self, call: LiveCall) -> None:
+        if call.phase is not Phase.ENDED:
+            call.set_phase(Phase.ENDED)
+        self.calls.pop(call.session.call_id, None)
+        for task in list(call.tasks):
+            task.cancel()
+        if call.tasks:
+            await asyncio.gather(*call.tasks, return_exceptions=True)
+
+    def spawn(self, call: LiveCall, coro: Awaitable[Any], name: str, busy: bool = False) -> None:
+        """Run a feature task that lives at most as long as the call (`busy`: the call must
+        not end while it runs, even if the flow returns)."""
+        task = asyncio.ensure_future(coro)
+        task.set_name(f"{name}-{call.session.call_id}")
+        call.tasks.add(task)
+        if busy:
+            call.busy.add(task)
+
+        def done(t: asyncio.Task[Any]) -> None:
+            call.tasks.discard(t)
+            call.busy.discard(t)
+            if not t.cancelled() and t.exception() is not None:
+                log.error("call %s: %s failed", call.session.call_id, name, exc_info=t.exception())
+
+        task.add_done_callback(done)
+
+    def _divert(self, call: LiveCall, msg: Event) -> bool:
+        """Take feature events away from the flow (True = taken)."""
+        leg = str(msg.get("leg"))
+        name = msg.get("event")
+        if leg in call.owners:
+            call.owners[leg].put_nowait(msg)
+            return True
+        if name == "leg_transfer":
+            self.spawn(call, self._transfer(call, msg), "transfer", busy=True)
+            return True
+        if name == "dtmf" and leg != call.session.caller_leg and self.parking is not None:
+            heard = (call.digits.get(leg, "") + str(msg.get("digit", "")))[-len(PARK_CODE):]
+            call.digits[leg] = heard
+            if heard == PARK_CODE and call.session.state is SessionState.CONNECTED and not call.taken_over:
+                call.digits[leg] = ""
+                self.spawn(call, self.parking.park_by_code(call, leg), "park", busy=True)
+        return False
+
+    # ----- transfer -----------------------------------------------------------------------
+
+    async def _transfer(self, call: LiveCall, msg: Event) -> None:
+        """A transferer REFERred; the worker is dialling the target as `new_leg`."""
+        s, m = call.session, self.sessions
+        link, _ = m.need(s)
+        transferer, new_leg = str(msg["leg"]), str(msg["new_leg"])
+        target = str(msg.get("target_user") or msg.get("target"))
+        kind = "attended" if msg.get("replaces") else "blind"
+        q = call.own(new_leg)
+        m.track(s, new_leg)
+        extra = m.placement.add_legs(s.call_id, 1)
+        try:
+            refused = self._refusal(call, transferer, extra)
+            if refused:
+                log.warning("call %s: %s transfer by %s to %s refused: %s", s.call_id, kind, transferer, target,
+                            refused)
+                with contextlib.suppress(RpcError):
+                    await link.command("hangup", leg=new_leg)
+                await self._wait_gone(q, new_leg)
+                return
+            log.info("call %s: %s transfer by %s to %s on %s", s.call_id, kind, transferer, target, new_leg)
+            parking = self.parking
+            slot = target if parking is not None and parking.is_slot(target) else None
+            if slot is not None and parking is not None:
+                parking.expect(slot, call)
+            try:
+                answered = await self._answered(q, new_leg, link)
+            finally:
+                if slot is not None and parking is not None:
+                    parking.unexpect(slot, call)
+            if not answered:
+                log.info("call %s: transfer target %s did not answer; the caller stays", s.call_id, target)
+                return
+            if slot is not None and parking is not None:
+                # The park service answered (and so NOTIFY 200 went to the transferer):
+                # the caller goes to the slot, the loop leg and the transferer hang up.
+                await parking.park(call, slot, parker=self._who(call, transferer))
+                for leg in (new_leg, transferer):
+                    with contextlib.suppress(RpcError):
+                        await link.command("hangup", leg=leg)
+                await self._wait_gone(q, new_leg)
+                return
+            await self.take_over(call, new_leg, target, kind, transferer)
+        finally:
+            if extra:  # one leg fewer either way: the transferer's or the target's
+                m.placement.remove_legs(s.call_id, 1)
+            await call.release(new_leg)
+
+    def _refusal(self, call: LiveCall, transferer: str, extra: bool) -> str:
+        s = call.session
+        if not extra:
+            return "the worker has no room for the target's leg"
+        if transferer == s.caller_leg:
+            return "the caller's own phone cannot transfer the agent away"
+        if s.state is not SessionState.CONNECTED or call.phase is Phase.PARKED:
+            return f"the call is {s.state.value}/{call.phase.value}, not talking"
+        if transferer != call.party_of_flow():
+            return "the transferer is not the party talking with the caller"
+        return ""
+
+    async def _answered(self, q: asyncio.Queue[Event], leg: str, link: Any) -> bool:
+        try:
+            msg = await next_event(q, leg, {"leg_answered", "leg_ended"}, self.ring_s)
+        except TimeoutError:
+            with contextlib.suppress(RpcError):
+                await link.command("hangup", leg=leg)
+            await self._wait_gone(q, leg)
+            return False
+        return msg["event"] == "leg_answered"
+
+    async def _wait_gone(self, q: asyncio.Queue[Event], leg: str) -> None:
+        with contextlib.suppress(TimeoutError):
+            await next_event(q, leg, {"leg_ended"}, 5.0)
+
+    def _who(self, call: LiveCall, leg: str) -> str:
+        if leg == call.party_leg:
+            return call.party
+        return call.session.answered_by or ""
+
+    async def take_over(self, call: LiveCall, new_leg: str, party: str, why: str, old_leg: str | None) -> None:
+        """Bridge the caller to `new_leg`, record that pair, hang up `old_leg`; talk until one ends."""
+        s, m = call.session, self.sessions
+        link, caller_leg = m.need(s)
+        if old_leg is not None:
+            with contextlib.suppress(RpcError):
+                await link.command("unbridge", a=caller_leg, b=old_leg)
+        await link.command("bridge", a=caller_leg, b=new_leg)
+        previous = call.party_leg
+        call.party_leg, call.party = new_leg, party
+        call.transfers += 1
+        s.data.setdefault("transfers", []).append({"to": party, "how": why})
+        call.set_phase(Phase.TALKING)
+        call.next_step = lambda: self.talk(call)
+        await self.record_pair(call, [s.caller, party], [caller_leg, new_leg])
+        if old_leg is not None:
+            with contextlib.suppress(RpcError):
+                await link.command("hangup", leg=old_leg)
+        if previous is not None and previous != old_leg:
+            with contextlib.suppress(RpcError):
+                await link.command("hangup", leg=previous)
+
+    async def record_pair(self, call: LiveCall, parties: list[str], legs: list[str]) -> None:
+        """Record the new pair as another recording of the same call (indexed with its call id)."""
+        s, m = call.session, self.sessions
+        link, _ = m.need(s)
+        base = m.recording_base(s)
+        base = base.with_name(f"{base.name}-x{call.transfers}")
+        started = m.clock.now()
+        m.indexer.note_started(base, s.call_id, parties, started)
+        try:
+            data = await link.command("record", legs=legs, path_base=str(base))
+        except RpcError as exc:
+            log.warning("call %s: recording after transfer failed: %s", s.call_id, exc)
+            return
+        # SessionManager indexes a recording when the worker closes it; it has no public
+        # way yet to start one under another file name (asked for in the report).
+        m._recordings[(link.name, str(data["recording"]))] = (s.call_id, parties, started)
+
+    async def talk(self, call: LiveCall) -> None:
+        """After a takeover: until the caller or the current party hangs up (parties may change)."""
+        s, m = call.session, self.sessions
+        _, caller_leg = m.need(s)
+        while True:
+            party = call.party_leg
+            if party is None or party not in s.live or caller_leg not in s.live:
+                return
+            ended = await m.until_any_ends(s, {caller_leg, party})
+            if ended == caller_leg or call.party_leg == party:
+                return  # the caller left, or the party did without handing on
