@@ -25,6 +25,7 @@ from appliance.controller.queues import DEMO_QUEUE, QueueService
 from appliance.controller.recordings import RecordingIndexer
 from appliance.controller.rpc import RpcServer
 from appliance.controller.sessions import SessionManager
+from appliance.controller.supervision import wire_call_features
 from appliance.controller.voicemail import wire as wire_ivr_voicemail
 from appliance.domain.clock import Clock, SystemClock
 from appliance.domain.dialplan import MediaService
@@ -154,6 +155,7 @@ async def build_controller(settings: Settings, clock: Clock | None = None) -> Co
     if sessions.queues.rows:
         await prompts.prepare(["queue-welcome", MOH])
     await wire_ivr_voicemail(sessions, db, prompts, settings)  # IVRs, DIDs, voicemail, *97, MWI
+    wire_call_features(sessions, prompts)  # transfer, parking 7001-7009, supervision
     edge = EdgeService(directory=directory, sessions=sessions, store=store, clock=clock)
     edge.trunks = await wire_trunks(sessions, db, store, clock, settings.data_dir, settings.extra.get("trunks", {}))
     rpc = RpcServer(settings.rpc_socket, sessions.worker_up, sessions.on_event, sessions.worker_gone)
