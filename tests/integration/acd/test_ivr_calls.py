@@ -20,7 +20,9 @@ from appliance.storage.db import migrate_sync
 from appliance.storage.voicemail import hash_pin
 from tests.support.appliance import Appliance, make_appliance
 from tests.support.audio import has_tone
+from tests.support.net import free_ports
 from tests.support.phone import Phone, PhoneError
+from tests.support.sipp import sipp
 
 PIN = "2580"
 DID_QUEUE = "0221234567"  # a trunk DID that selects queue 700
@@ -231,3 +233,87 @@ def test_wrong_pins_end_the_call_and_are_counted(box: Appliance) -> None:
     row = cdr(box, "*97", since)
     assert row["cause"] == "pin_refused"
     assert box.query("SELECT failed_pins FROM mailboxes WHERE mailbox = '101'")[0]["failed_pins"] == 3
+
+
+SIPP_DTMF_CALLER = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="IVR caller pressing 2 with SIPp's RFC 2833 pcap">
+  <send retrans="500"><![CDATA[
+      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:trunk@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: 1 INVITE
+      Contact: <sip:trunk@[local_ip]:[local_port]>
+      Max-Forwards: 70
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 8 101
+      a=rtpmap:8 PCMA/8000
+      a=rtpmap:101 telephone-event/8000
+      a=fmtp:101 0-15
+  ]]></send>
+  <recv response="100" optional="true"></recv>
+  <recv response="180" optional="true"></recv>
+  <recv response="183" optional="true"></recv>
+  <recv response="200" rtd="true"></recv>
+  <send><![CDATA[
+      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:trunk@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 1 ACK
+      Contact: <sip:trunk@[local_ip]:[local_port]>
+      Max-Forwards: 70
+      Content-Length: 0
+  ]]></send>
+  <pause milliseconds="1000"/>
+  <nop><action><exec play_pcap_audio="/usr/share/sip-tester/dtmf_2833_2.pcap"/></action></nop>
+  <pause milliseconds="6000"/>
+  <send retrans="500"><![CDATA[
+      BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:trunk@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 2 BYE
+      Contact: <sip:trunk@[local_ip]:[local_port]>
+      Max-Forwards: 70
+      Content-Length: 0
+  ]]></send>
+  <recv response="200" crlf="true"></recv>
+</scenario>
+"""
+
+
+def test_sipp_rfc2833_pcap_navigates_the_ivr(box: Appliance, tmp_path: Path) -> None:
+    since = last_cdr(box)
+    scenario = tmp_path / "ivr_dtmf.xml"
+    scenario.write_text(SIPP_DTMF_CALLER)
+    with Phone() as reception:
+        assert reception.register("102", box.passwords["102"], registrar=box.sip) == 200
+        reception.auto_answer(True)
+        caller = sipp(
+            [box.sip, "-sf", str(scenario), "-s", "800", "-i", "127.0.0.1", "-p", str(box.trunk_port),
+             "-mp", str(free_ports(1)[0]), "-m", "1", "-timeout", "40s"],
+            tmp_path, "sipp.log",
+        )
+        try:
+            incoming = reception.incoming(timeout=20)  # key 2 of the menu: reception (102)
+            reception.wait(incoming, "confirmed", timeout=10)
+            assert caller.wait(40) == 0, (tmp_path / "sipp.log").read_text(errors="replace")[-2000:]
+        finally:
+            if caller.poll() is None:
+                caller.kill()
+                caller.wait()
+        reception.wait(incoming, "disconnected", timeout=10)
+    row = cdr(box, "800", since)
+    assert row["answered_by"] == "102" and row["sip_code"] == 200
