@@ -26,7 +26,6 @@ from web.local.routers import (
     api_prompts,
     api_reports,
     api_supervision,
-    api_system,
     api_trunks,
     api_users,
     api_voicemail,
@@ -41,7 +40,7 @@ if TYPE_CHECKING:
     from appliance.app import Controller
 
 STATIC = Path(__file__).parent / "static"
-ROUTERS = (api_access, api_directory, api_users, api_reports, api_live, api_kpis, api_backup, api_system,
+ROUTERS = (api_access, api_directory, api_users, api_reports, api_live, api_kpis, api_backup,
            pages_access, pages_admin, pages_reports, pages_live, api_trunks, api_ivr,
            api_voicemail, api_prompts, api_supervision)
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self';"
