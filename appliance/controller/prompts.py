@@ -313,3 +313,20 @@ class Prompts:
             for part in parts:
                 part.unlink(missing_ok=True)
             tmp.unlink(missing_ok=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m appliance.controller.prompts --data-dir DIR`: generate the default set (setup)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Generate the default prompt set with espeak-ng and sox.")
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--languages", nargs="*", default=list(VOICES))
+    args = parser.parse_args(argv)
+    made = asyncio.run(Prompts(args.data_dir).generate_defaults(args.languages))
+    print(f"{made} prompts generated under {args.data_dir / 'prompts'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
