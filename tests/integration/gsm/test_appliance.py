@@ -1,0 +1,162 @@
+"""The gateway as the box's GSM trunk: real Kamailio, controller and media workers.
+
+The appliance is preseeded with a trunk of kind gsm at the gateway's address, DID -> extension
+102 and a route 0XXXXXXXXX -> gsm. Inbound: a GSM call enters routing as a trunk call to the DID
+with the caller's number; outbound: extension 101 dials a national number, the OUTBOUND flow sends it to
+the gateway, the modem dials. A modem reset mid-call closes the CDR.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from appliance.storage.db import open_db
+from appliance.storage.trunks import TrunkStore
+from appliance.trunks.model import CallerIdMode, CallerIdRule, OutboundRoute, Trunk, TrunkKind
+from firmware_bridge.calls import CallState
+from firmware_bridge.modem import Modem
+from firmware_bridge.simulator import ModemSimulator
+from firmware_bridge.voice import GatewayCallEnded, GatewayConfig, VoiceGateway
+from provisioning.secrets import SecretBox, load_or_create_key
+from tests.integration.gsm.support import Events, pcm_wav, until
+from tests.support.appliance import Appliance, make_appliance
+from tests.support.audio import has_tone
+from tests.support.net import free_port
+from tests.support.phone import Phone
+
+DID = "442071234599"
+# National format: an E.164 '+' in From is turned into a space between Kamailio's /route
+# query and the controller (reported to the trunk owner), so the box refuses to dial out.
+CALLER = "0501234567"
+NATIONAL = "0301234567"
+
+
+@dataclass
+class Box:
+    """The running appliance, the gateway's SIP port and registered extensions 101, 102."""
+
+    app: Appliance
+    gateway_port: int
+    alice: Phone  # extension 101
+    bob: Phone  # extension 102, auto-answering
+
+
+async def _preseed(data_dir: Path, gateway_port: int) -> None:
+    db = await open_db(data_dir / "appliance.db")
+    try:
+        store = TrunkStore(db, SecretBox(load_or_create_key(data_dir / "keys" / "trunks.key")))
+        await store.put_trunk(Trunk("gsm", TrunkKind.GSM, "127.0.0.1", gateway_port,
+                                    health_check=False), None, create=True)
+        cid = {TrunkKind.GSM: CallerIdRule(CallerIdMode.KEEP),
+               TrunkKind.SIP: CallerIdRule(CallerIdMode.KEEP)}
+        await store.put_route(OutboundRoute("national", r"0[1-9][0-9]{8}", ("gsm",), cid,
+                                            record=False), create=True)
+        await db.execute("INSERT INTO dids(did, destination) VALUES (?, 'extension:102')", (DID,))
+        await db.commit()
+    finally:
+        await db.close()
+
+
+@pytest.fixture(scope="module")
+def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Box]:
+    data_dir = Path(tmp_path_factory.mktemp("gsmbox")) / "data"
+    data_dir.mkdir()
+    (data_dir / "appliance.json").write_text(json.dumps({"extra": {}}))
+    gateway_port = free_port()
+    asyncio.run(_preseed(data_dir, gateway_port))
+    app = make_appliance(data_dir, workers=2)
+    app.start()
+    try:
+        with Phone() as alice, Phone() as bob:
+            assert alice.register("101", app.passwords["101"], registrar=app.sip) == 200
+            assert bob.register("102", app.passwords["102"], registrar=app.sip) == 200
+            bob.auto_answer(True)
+            yield Box(app, gateway_port, alice, bob)
+    finally:
+        app.stop()
+
+
+@pytest.fixture
+async def box_gateway(box: Box, modem: Modem, sim: ModemSimulator,
+                      gateway_events: Events) -> AsyncIterator[VoiceGateway]:
+    config = GatewayConfig(sip_port=box.gateway_port, did=DID,
+                           inbound_uri=f"sip:{{did}}@{box.app.sip}")
+    gw = VoiceGateway(modem, sim.audio_port, config)
+    gw.add_listener(gateway_events.add)
+    await gw.start()
+    try:
+        yield gw
+    finally:
+        await gw.stop()
+
+
+async def closed_cdr(box: Box, sql: str, args: tuple[str, ...]) -> dict[str, object]:
+    rows = await asyncio.to_thread(box.app.wait_rows, sql + " AND ended_at IS NOT NULL", args)
+    return dict(rows[-1])
+
+
+async def test_inbound_gsm_call_routed_as_trunk_call_to_did_extension_with_audio(
+        box: Box, box_gateway: VoiceGateway, sim: ModemSimulator, modem: Modem,
+        gateway_events: Events, tmp_path: Path) -> None:
+    sim.incoming_call(CALLER)
+    leg = await asyncio.to_thread(box.bob.incoming, 15)
+    assert CALLER in box.bob.info(leg).from_uri  # the caller's number reaches the agent
+    await asyncio.to_thread(box.bob.wait, leg, "confirmed", 15)
+    heard = str(tmp_path / "bob.wav")
+    await asyncio.to_thread(box.bob.record_rx, leg, heard)
+    await asyncio.to_thread(box.bob.send_tone, leg, 440)
+    await until(lambda: modem.calls.state is CallState.ACTIVE and sim.pcm_flowing, "GSM answered")
+    await until(lambda: len(sim.pcm_received) >= 8000 * 2 * 2, "2 s of audio at the modem")
+    sim.remote_hangup()  # the GSM caller hangs up
+    await asyncio.to_thread(box.bob.wait, leg, "disconnected", 10)
+    ended = await gateway_events.wait_for(lambda e: isinstance(e, GatewayCallEnded))
+    assert ended.answered and ended.cause == "gsm hangup"
+    assert has_tone(heard, 1000, start_s=0.5), "extension 102 did not hear the GSM caller"
+    assert has_tone(pcm_wav(sim, tmp_path / "modem.wav"), 440), "GSM caller did not hear 102"
+    cdr = await closed_cdr(box, "SELECT * FROM cdrs WHERE callee = ?", (DID,))
+    assert cdr["caller"] == CALLER and cdr["answered_at"] is not None
+
+
+async def test_extension_dials_out_over_the_gsm_trunk_with_audio(
+        box: Box, box_gateway: VoiceGateway, sim: ModemSimulator, modem: Modem,
+        gateway_events: Events, tmp_path: Path) -> None:
+    call = await asyncio.to_thread(box.alice.call, f"sip:{NATIONAL}@{box.app.sip}", "101")
+    await until(lambda: f"ATD{NATIONAL};" in sim.received_commands, "ATD on the modem")
+    sim.remote_answer()
+    await asyncio.to_thread(box.alice.wait, call, "confirmed", 15)
+    heard = str(tmp_path / "alice.wav")
+    await asyncio.to_thread(box.alice.record_rx, call, heard)
+    await asyncio.to_thread(box.alice.send_tone, call, 440)
+    await until(lambda: sim.pcm_flowing, "PCM on the modem")
+    await until(lambda: len(sim.pcm_received) >= 8000 * 2 * 2, "2 s of audio at the modem")
+    await asyncio.to_thread(box.alice.hangup, call)
+    await asyncio.to_thread(box.alice.wait, call, "disconnected", 10)
+    await gateway_events.wait_for(lambda e: isinstance(e, GatewayCallEnded))
+    await until(lambda: modem.calls.state is CallState.IDLE, "the GSM call to end")
+    assert has_tone(heard, 1000, start_s=0.5), "101 did not hear the GSM far end"
+    assert has_tone(pcm_wav(sim, tmp_path / "modem.wav"), 440), "the far end did not hear 101"
+    cdr = await closed_cdr(box, "SELECT * FROM cdrs WHERE kind = 'outbound' AND callee = ?",
+                           (NATIONAL,))
+    assert cdr["answered_by"] == "trunk:gsm"
+
+
+async def test_modem_reset_mid_call_ends_the_box_call_with_a_closed_cdr(
+        box: Box, box_gateway: VoiceGateway, sim: ModemSimulator, modem: Modem,
+        gateway_events: Events) -> None:
+    caller = "0509999999"
+    sim.incoming_call(caller)
+    leg = await asyncio.to_thread(box.bob.incoming, 15)
+    await asyncio.to_thread(box.bob.wait, leg, "confirmed", 15)
+    await until(lambda: sim.pcm_flowing, "GSM call up with audio")
+    sim.power_cycle()
+    await asyncio.to_thread(box.bob.wait, leg, "disconnected", 10)
+    ended = await gateway_events.wait_for(lambda e: isinstance(e, GatewayCallEnded))
+    assert ended.cause == "modem lost"
+    cdr = await closed_cdr(box, "SELECT * FROM cdrs WHERE caller = ?", (caller,))
+    assert cdr["answered_at"] is not None and cdr["ended_at"] is not None
