@@ -97,6 +97,7 @@ class ModemSimulator:
         self._answer_delays: list[float] = []
         self.pcm_received = bytearray()
         self.pcm_frames_sent = 0
+        self.on_pcm_received: Callable[[bytes], None] | None = None  # called on the sim thread
         self.dialect = Dialect(profile, self._emit, self._schedule, config)
         self.dialect.clock = time.monotonic
         self.dialect.on_reset = lambda: self._schedule(0.01, self.power_cycle)
@@ -213,6 +214,11 @@ class ModemSimulator:
         with self._lock:
             self._answer_delays.append(seconds)
 
+    def set_pcm_source(self, source: Callable[[], bytes] | None) -> None:
+        """What the far end says: a 320-byte frame per call, every 20 ms (None: the 1 kHz tone)."""
+        with self._lock:
+            self._frame = source or tone_frames()
+
     def set_stuck(self, stuck: bool) -> None:
         """A stuck port reads everything and answers nothing (until a power cycle)."""
         with self._lock:
@@ -324,6 +330,8 @@ class ModemSimulator:
             data = _read(audio.master)
             if data and self.dialect.pcm_flowing:
                 self.pcm_received.extend(data)
+                if self.on_pcm_received is not None:
+                    self.on_pcm_received(data)
                 del self.pcm_received[:-PCM_RECEIVED_MAX]
         at = self._at
         if at is not None and at.out:  # non-blocking: write whatever fits
