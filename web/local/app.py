@@ -25,7 +25,7 @@ from web.local.routers import (
     api_live,
     api_prompts,
     api_reports,
-    api_supervision,
+    api_system,
     api_trunks,
     api_users,
     api_voicemail,
@@ -40,9 +40,9 @@ if TYPE_CHECKING:
     from appliance.app import Controller
 
 STATIC = Path(__file__).parent / "static"
-ROUTERS = (api_access, api_directory, api_users, api_reports, api_live, api_kpis, api_backup,
+ROUTERS = (api_access, api_directory, api_users, api_reports, api_live, api_kpis, api_backup, api_system,
            pages_access, pages_admin, pages_reports, pages_live, api_trunks, api_ivr,
-           api_voicemail, api_prompts, api_supervision)
+           api_voicemail, api_prompts)
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self';"
        " frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
 

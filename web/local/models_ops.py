@@ -78,3 +78,38 @@ class CallerHistoryPublic(BaseModel):
 
     number: str
     calls: list[dict[str, Any]]
+
+
+class SipEdgePublic(BaseModel):
+    """Kamailio: answering OPTIONS or not, and the supervisor's last word on it."""
+
+    state: str
+    address: str
+    options_code: int | None
+    last_event: dict[str, str] | None
+
+
+class SystemPublic(BaseModel):
+    """The box's health now (derived on each read)."""
+
+    sip_edge: SipEdgePublic
+    workers: list[dict[str, Any]]
+    sessions: int
+    services: dict[str, dict[str, str]]
+    modem: dict[str, Any]
+    cloud: dict[str, Any]
+    disk: dict[str, Any]
+    cpu: dict[str, Any]
+    memory: dict[str, int] | None
+    temperature_c: float | None
+    temperature: str
+
+
+class LogLinePublic(BaseModel):
+    """One line of the controller's log."""
+
+    seq: int
+    at: str
+    level: str
+    logger: str
+    message: str

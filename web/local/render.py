@@ -19,6 +19,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 NAV: list[tuple[str, str, Role]] = [
     ("/status", "Status", Role.AGENT),
     ("/desk", "Agent desk", Role.AGENT),
+    ("/system", "System", Role.SUPERVISOR),
     ("/wallboard", "Wallboard", Role.SUPERVISOR),
     ("/staffing", "Staffing", Role.SUPERVISOR),
     ("/extensions", "Extensions", Role.SUPERVISOR),

@@ -13,6 +13,7 @@ from appliance.web_services.access import AccessService
 from appliance.web_services.agent_desk import AgentDesk
 from appliance.web_services.backup import BackupService
 from appliance.web_services.directory_admin import DirectoryAdmin
+from appliance.web_services.health import Health, LogBuffer
 from appliance.web_services.kpi_reports import KpiReports
 from appliance.web_services.reports import Reports
 from appliance.web_services.system import SystemAdmin
@@ -50,11 +51,16 @@ class Services:
     desk: AgentDesk
     kpis: KpiReports
     backup: BackupService
+    health: Health
+    logs: LogBuffer
 
     @classmethod
     def from_controller(cls, ctl: Controller) -> Services:
         """Wire the services on the controller's database and clock."""
         writer = Writer(ctl.settings.db_path)
+        logs = LogBuffer()
+        logs.setLevel(logging.INFO)
+        logging.getLogger().addHandler(logs)  # the controller's log, for the admin's live view
         users = UserService(ctl.db, writer, ctl.clock)
         return cls(
             ctl=ctl, clock=ctl.clock, data_dir=ctl.settings.data_dir,
@@ -65,5 +71,6 @@ class Services:
             system=SystemAdmin(writer, ctl.clock, ctl.settings.data_dir),
             desk=AgentDesk(ctl.db, writer, ctl.clock, lambda: ctl.queues),
             kpis=KpiReports(ctl.db, ctl.clock),
+            health=Health(ctl, logs), logs=logs,
             backup=BackupService(writer, ctl.clock, socket.gethostname(), lambda: reload_after_restore(ctl)),
         )
