@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import Enum
 from typing import TypedDict
 
@@ -81,6 +82,8 @@ class Agent:
         self.wrap_until: float | None = None
         self.answered_at = 0.0
         self.last_call_end: float | None = None
+        # Told after every state change (the dispatcher keeps its free/wrap-up indexes with it).
+        self.on_change: Callable[[Agent], None] | None = None
         self.logged_in_at: float | None = None
         self.calls_by_queue: dict[str, int] = {}
         # A pause or log-out asked for while the phone rings or a call is up, applied after it.
@@ -125,6 +128,8 @@ class Agent:
             self.queue_id = ""
         if new is not AgentState.PAUSED:
             self.pause_reason = ""
+        if self.on_change is not None:
+            self.on_change(self)
         return {"agent_id": self.agent_id, "at": now, "old": old.value, "new": new.value}
 
     def _become_free(self) -> list[AgentEvent]:

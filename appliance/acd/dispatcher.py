@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -48,6 +49,10 @@ class Dispatcher:
         self._talking: dict[str, _Talk] = {}  # answered calls
         self._held: dict[str, Caller] = {}  # callback places kept while the customer is dialled
         self._seq = 0
+        # Indexes kept by the agents' on_change hook, so a step costs what is free, not staff size.
+        self._rank: dict[str, int] = {}
+        self._available: set[str] = set()
+        self._wrapping: set[str] = set()
 
     # ---------------------------------------------------------------- set-up
 
@@ -57,7 +62,16 @@ class Dispatcher:
             raise DomainError(f"agent {agent_id} exists already")
         agent = Agent(agent_id, self._clock, max_misses=max_misses)
         self.agents[agent_id] = agent
+        self._rank[agent_id] = len(self._rank)
+        agent.on_change = self._index
         return agent
+
+    def _index(self, agent: Agent) -> None:
+        for index, state in ((self._available, AgentState.AVAILABLE), (self._wrapping, AgentState.WRAP_UP)):
+            if agent.state is state:
+                index.add(agent.agent_id)
+            else:
+                index.discard(agent.agent_id)
 
     def add_queue(self, queue: Queue) -> None:
         """Add a queue; its members must be known agents."""
@@ -353,9 +367,8 @@ class Dispatcher:
         """Apply what time changed (wrap-up ends, timeouts, empty queues), then make the offers."""
         now = self._clock.monotonic()
         out = Outcome()
-        for agent in self.agents.values():
-            if agent.state is AgentState.WRAP_UP:
-                out.events += agent.tick()
+        for agent_id in sorted(self._wrapping, key=self._rank.__getitem__):
+            out.events += self.agents[agent_id].tick()
         for q in self.queues.values():
             if q.config.max_wait_s is not None or q.config.leave_when_empty is not EmptyRule.NEVER:
                 self._expire(q, now, out)
@@ -403,21 +416,25 @@ class Dispatcher:
         A later caller never gets an agent an earlier caller (higher priority, or same priority
         and earlier arrival) could have taken, because earlier callers choose first.
         """
-        free = {a for a, ag in self.agents.items() if ag.state is AgentState.AVAILABLE}
+        free = set(self._available)
         if not free:
             return
         # Per queue, its free members (few in a busy center): the cost follows free agents, not staff size.
         pools: dict[str, list[tuple[int, str]]] = {}
-        heads: list[tuple[Queue, Caller]] = []
+        lines: list[list[Caller]] = []
         for q in self.queues.values():
             pool = sorted((q.order[a], a) for a in free if a in q.members)
             if pool:
                 pools[q.queue_id] = pool
-                heads += [(q, c) for c in q.waiting if not c.offered_to and c.not_before <= now]
-        heads.sort(key=lambda qc: (-qc[1].priority, qc[1].joined_at, qc[1].seq))
+                lines.append(q.waiting)
         # Free agents only get fewer during a step, so a need nobody could meet stays unmet: skip it.
         unmet: set[tuple[str, frozenset[str], int]] = set()
-        for q, caller in heads:
+        # Each queue's line is in service order already (priority, then arrival; joined_at grows
+        # with seq), so the global order of callers is a lazy merge of the lines, not a sort.
+        for caller in heapq.merge(*lines, key=Caller.sort_key):
+            if caller.offered_to or caller.not_before > now:
+                continue
+            q = self.queues[self._where[caller.call_id]]
             need = (q.queue_id, caller.skills, q.config.min_level(caller.waited(now)) if caller.skills else 0)
             if need in unmet:
                 continue
