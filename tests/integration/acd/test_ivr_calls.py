@@ -60,6 +60,14 @@ def ivr_config(open_now: bool) -> dict[str, object]:
     }
 
 
+# One retry, short timers: a wrong key then silence send the caller to the menu's on_fail.
+STRICT_IVR = {
+    "entry": "menu:m",
+    "menus": {"m": {"prompt": "say:Menu.", "options": {"1": "hangup"}, "timeout_s": 1.5, "max_retries": 1,
+                    "on_fail": "voicemail:102"}},
+}
+
+
 def preseed(data_dir: Path) -> None:
     """IVRs 800 (open) and 801 (closed), two DIDs, and a PIN on mailbox 101, before the first start."""
     db = data_dir / "appliance.db"
@@ -72,6 +80,10 @@ def preseed(data_dir: Path) -> None:
                     "INSERT INTO ivrs(number, name, language, config, updated_at) VALUES (?, ?, 'en', ?, '')",
                     (number, f"IVR {number}", json.dumps(ivr_config(open_now))),
                 )
+            conn.execute(
+                "INSERT INTO ivrs(number, name, language, config, updated_at) VALUES ('802', 'Strict', 'pl', ?, '')",
+                (json.dumps(STRICT_IVR),),
+            )
             conn.execute("INSERT INTO dids(did, destination) VALUES (?, 'queue:700')", (DID_QUEUE,))
             conn.execute("INSERT INTO dids(did, destination) VALUES (?, 'ivr:800')", (DID_IVR,))
             conn.execute("INSERT INTO mailboxes(mailbox, pin_hash) VALUES ('101', ?)", (hash_pin(PIN),))
@@ -317,3 +329,18 @@ def test_sipp_rfc2833_pcap_navigates_the_ivr(box: Appliance, tmp_path: Path) -> 
         reception.wait(incoming, "disconnected", timeout=10)
     row = cdr(box, "800", since)
     assert row["answered_by"] == "102" and row["sip_code"] == 200
+
+
+def test_a_wrong_key_then_silence_take_the_fail_destination(box: Appliance) -> None:
+    with Phone() as caller:
+        assert caller.register("103", box.passwords["103"], registrar=box.sip) == 200
+        call = caller.call(f"sip:802@{box.sip}", user="103")
+        caller.wait(call, "confirmed", timeout=10)
+        dtmf(caller, call, "8", "info")
+        box.wait_rows(
+            "SELECT 1 FROM voicemails WHERE mailbox = '102' AND caller = '103' AND state = 'recording'", timeout=30
+        )
+        caller.hangup(call)
+        caller.wait(call, "disconnected", timeout=10)
+    log = "".join(box.lines)
+    assert "IVR 802 call" in log and "menu:m > key:8 > invalid > timeout > voicemail:102" in log
