@@ -29,6 +29,10 @@ class TrunkPeers(Protocol):
         """Regexes of external numbers (the outbound routes)."""
         ...
 
+    async def credentials(self, addr: str) -> tuple[str, str] | None:
+        """Digest username and password of the trunk at `addr` ("host:port"), if it has them."""
+        ...
+
 
 @dataclass(frozen=True)
 class RouteAnswer:
@@ -59,6 +63,10 @@ class EdgeService:
     def trunk_at(self, addr: str) -> str | None:
         """The configured trunk at `addr`: its INVITEs are not challenged like a phone's."""
         return self.trunks.trunk_at(addr) if self.trunks is not None else None
+
+    async def trunk_credentials(self, addr: str) -> tuple[str, str] | None:
+        """What answers a trunk's challenge to a call relayed to it (for Kamailio's uac_auth)."""
+        return await self.trunks.credentials(addr) if self.trunks is not None else None
 
     async def ha1(self, user: str) -> str | None:
         """The HA1 for a SIP user, None if unknown or disabled."""

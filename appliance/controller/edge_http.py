@@ -42,6 +42,14 @@ def build_edge_app(service: EdgeService, token: str) -> FastAPI:
         answer = await service.route(callid, from_, to, src, addr, au)
         return JSONResponse(answer.as_json())
 
+    @router.get("/trunk_auth")
+    async def trunk_auth(token: str, dst: Annotated[str, Query(max_length=300)]) -> Response:
+        check(token)
+        creds = await service.trunk_credentials(dst)
+        if creds is None:
+            return JSONResponse({"error": "unknown"}, status_code=404)
+        return JSONResponse({"username": creds[0], "password": creds[1]})
+
     @router.get("/peer")
     async def peer(token: str, addr: Annotated[str, Query(max_length=64)]) -> Response:
         check(token)

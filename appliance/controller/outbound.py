@@ -85,6 +85,14 @@ class TrunkService:
         """The enabled trunk whose requests come from `addr` ("ip:port"), if any."""
         return self._by_address.get(addr)
 
+    async def credentials(self, addr: str) -> tuple[str, str] | None:
+        """Digest credentials of the enabled trunk at `addr` ("host:port"), if it has them."""
+        trunk = next((t for t in self.config.trunks.values() if t.enabled and t.address == addr), None)
+        if trunk is None or trunk.username is None:
+            return None
+        password = await self.store.password(trunk.name)
+        return (trunk.username, password) if password is not None else None
+
     async def save_trunk(self, trunk: Trunk, password: str | None, *, create: bool) -> Trunk:
         """Create or replace a trunk (validated by construction)."""
         await self.store.put_trunk(trunk, password, create=create)

@@ -4,9 +4,10 @@ Trunks (all 127.0.0.1):
 - itsp (sip, port itsp):   a SIPp UAS started by the test that needs it (answers 503); no pings
 - dead (sip, port dead):   nothing listens; no pings (so it is tried and times out)
 - primary (sip, port primary): a pjsua2 phone, pinged with OPTIONS (health)
+- authed (sip, port authed): a SIPp UAS that challenges (digest acct1), then answers 503
 - gsm (gsm, port gsm):     a pjsua2 phone standing in for the GSM gateway, auto-answering
 Routes: national 0XXXXXXXXX -> itsp, gsm; timeout 1XXXXXX -> dead, gsm;
-        health 2XXXXXX -> primary, gsm; intl 00... -> gsm.
+        health 2XXXXXX -> primary, gsm; auth 3XXXXXX -> authed, gsm; intl 00... -> gsm.
 DID 442071234500 -> extension 102.
 """
 
@@ -30,6 +31,7 @@ from tests.support.phone import Phone
 
 DID = "442071234500"  # a DID routed to extension 102 (the IVR engineer's dids table)
 SIP_CID = "+442071234567"  # fixed caller-ID on SIP trunks
+TRUNK_USER, TRUNK_PASSWORD = "acct1", "trunk-secret-1"  # the "authed" trunk's digest account
 GSM_PREFIX = "+4477009"  # GSM trunks present prefix + extension
 
 
@@ -41,6 +43,7 @@ class TrunkPorts:
     dead: int
     primary: int
     gsm: int
+    authed: int
 
 
 @dataclass
@@ -65,6 +68,8 @@ async def _preseed(data_dir: Path, ports: TrunkPorts) -> None:
             Trunk("gsm", TrunkKind.GSM, "127.0.0.1", ports.gsm),
         ):
             await store.put_trunk(t, None, create=True)
+        authed = Trunk("authed", TrunkKind.SIP, "127.0.0.1", ports.authed, username=TRUNK_USER, health_check=False)
+        await store.put_trunk(authed, TRUNK_PASSWORD, create=True)
         cid = {
             TrunkKind.SIP: CallerIdRule(CallerIdMode.FIXED, number=SIP_CID),
             TrunkKind.GSM: CallerIdRule(CallerIdMode.REWRITE, prefix=GSM_PREFIX),
@@ -73,6 +78,7 @@ async def _preseed(data_dir: Path, ports: TrunkPorts) -> None:
             OutboundRoute("national", r"0[1-9][0-9]{8}", ("itsp", "gsm"), cid, record=True),
             OutboundRoute("timeout", r"1[0-9]{6}", ("dead", "gsm"), cid, record=False),
             OutboundRoute("health", r"2[0-9]{6}", ("primary", "gsm"), cid, record=False),
+            OutboundRoute("auth", r"3[0-9]{6}", ("authed", "gsm"), cid, record=False),
             OutboundRoute("intl", r"00[0-9]{8,15}", ("gsm",), cid, record=False),
         ):
             await store.put_route(r, create=True)
@@ -86,7 +92,7 @@ def trunk_box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TrunkBox]:
     """One appliance with 2 workers and the trunks above; the GSM stand-in auto-answers."""
     data_dir = Path(tmp_path_factory.mktemp("trunks")) / "data"
     data_dir.mkdir()
-    ports = TrunkPorts(*free_ports(4))
+    ports = TrunkPorts(*free_ports(5))
     (data_dir / "appliance.json").write_text(json.dumps({"extra": {"trunks": {
         "health_interval_s": 0.5, "ping_timeout_s": 0.5, "fail_threshold": 2, "ok_threshold": 2,
     }}}))

@@ -122,6 +122,28 @@ def test_down_trunk_is_skipped_and_calls_return_when_it_recovers(trunk_box: Trun
     print(f"down trunk skipped: second trunk ringing after {skipped_s * 1000:.0f} ms")
 
 
+def test_trunk_challenge_is_answered_with_its_stored_credentials(trunk_box: TrunkBox, tmp_path: Path) -> None:
+    tb = trunk_box
+    authed = sipp(["-sf", str(SCENARIOS / "uas_challenge_then_503.xml"), "-i", "127.0.0.1",
+                   "-p", str(tb.ports.authed), "-m", "1", "-timeout", "30s"], tmp_path, "authed.log")
+    try:
+        with Phone() as alice:
+            assert alice.register("101", tb.app.passwords["101"], registrar=tb.app.sip) == 200
+            call = alice.call(f"sip:3000001@{tb.app.sip}", user="101")
+            leg = tb.gsm.incoming(timeout=15)  # after the challenged trunk's 503
+            alice.wait(call, "confirmed", timeout=10)
+            alice.hangup(call)
+            alice.wait(call, "disconnected", timeout=10)
+            tb.gsm.wait(leg, "disconnected", timeout=10)
+        # the trunk verified the digest answer (acct1 / its password) before its 503
+        assert authed.wait(timeout=15) == 0, (tmp_path / "authed.log").read_text(errors="replace")
+    finally:
+        if authed.poll() is None:
+            authed.kill()
+            authed.wait()
+    assert "trunk-secret-1" not in "".join(tb.app.lines)  # never logged
+
+
 def test_toll_fraud_refusal_403_with_cdr_cause(trunk_box: TrunkBox) -> None:
     tb = trunk_box
     with Phone() as alice:
