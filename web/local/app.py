@@ -19,6 +19,7 @@ from web.local.render import render
 from web.local.routers import (
     api_access,
     api_backup,
+    api_desk_calls,
     api_directory,
     api_ivr,
     api_kpis,
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
 
 STATIC = Path(__file__).parent / "static"
 ROUTERS = (api_access, api_directory, api_users, api_reports, api_live, api_kpis, api_backup, api_system,
-           pages_access, pages_admin, pages_reports, pages_live, api_trunks, api_ivr,
+           api_desk_calls, pages_access, pages_admin, pages_reports, pages_live, api_trunks, api_ivr,
            api_voicemail, api_prompts)
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self';"
        " frame-ancestors 'none'; form-action 'self'; base-uri 'none'")

@@ -58,7 +58,7 @@ class DispositionCreate(_In):
     """The agent's wrap-up: a disposition code and a note on the call."""
 
     call_id: str = Field(min_length=1, max_length=128)
-    code: str = Field(min_length=1, max_length=32, pattern=r"^[a-z0-9_-]+$")
+    code: str = Field(min_length=1, max_length=32)
     note: str = Field(default="", max_length=2000)
 
 
@@ -73,11 +73,17 @@ class DispositionPublic(BaseModel):
     created_at: str
 
 
-class CallerHistoryPublic(BaseModel):
-    """A caller's previous calls with their dispositions and notes."""
+class DeskCallPublic(BaseModel):
+    """The agent's call now (live) or their last one, with the caller's history, SMS and dispositions."""
 
+    call_id: str
     number: str
-    calls: list[dict[str, Any]]
+    queue: str
+    live: bool
+    history: list[dict[str, Any]]
+    sms: list[dict[str, Any]]
+    dispositions: list[dict[str, Any]]
+    codes: list[str]
 
 
 class SipEdgePublic(BaseModel):

@@ -12,6 +12,7 @@ from appliance.domain.clock import Clock
 from appliance.web_services.access import AccessService
 from appliance.web_services.agent_desk import AgentDesk
 from appliance.web_services.backup import BackupService
+from appliance.web_services.desk_calls import DeskCalls
 from appliance.web_services.directory_admin import DirectoryAdmin
 from appliance.web_services.health import Health, LogBuffer
 from appliance.web_services.kpi_reports import KpiReports
@@ -52,6 +53,7 @@ class Services:
     kpis: KpiReports
     backup: BackupService
     health: Health
+    calls: DeskCalls
     logs: LogBuffer
 
     @classmethod
@@ -71,6 +73,6 @@ class Services:
             system=SystemAdmin(writer, ctl.clock, ctl.settings.data_dir),
             desk=AgentDesk(ctl.db, writer, ctl.clock, lambda: ctl.queues),
             kpis=KpiReports(ctl.db, ctl.clock),
-            health=Health(ctl, logs), logs=logs,
+            health=Health(ctl, logs), logs=logs, calls=DeskCalls(ctl.db, writer, ctl.clock, lambda: ctl.queues),
             backup=BackupService(writer, ctl.clock, socket.gethostname(), lambda: reload_after_restore(ctl)),
         )

@@ -25,7 +25,9 @@ async def wallboard_page(request: Request, auth: SupervisorUser, services: Servi
 @router.get("/desk")
 async def desk_page(request: Request, auth: AnyUser, services: ServicesDep, tr: Tr) -> Response:
     """The agent's own state with log in / log out / pause / unpause buttons."""
-    return render(request, "desk.html", tr, auth, desk=await services.desk.state(auth.user.id))
+    desk = await services.desk.state(auth.user.id)
+    call = await services.calls.current(desk.extension) if desk.extension else None
+    return render(request, "desk.html", tr, auth, desk=desk, call=call)
 
 
 @router.post("/desk")

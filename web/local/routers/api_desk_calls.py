@@ -1,0 +1,39 @@
+"""API and page actions: the agent's current call with the caller's history, and the wrap-up disposition."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from fastapi import APIRouter, Response
+from fastapi.responses import RedirectResponse
+
+from web.local.deps import AnyUser, FormDep, ServicesDep
+from web.local.models_ops import DeskCallPublic, DispositionCreate, DispositionPublic
+
+router = APIRouter(tags=["live"])
+
+
+@router.get("/api/v1/me/call", response_model=DeskCallPublic,
+            responses={204: {"description": "the agent has had no call yet"}})
+async def my_call(auth: AnyUser, services: ServicesDep) -> DeskCallPublic | Response:
+    """The call offered to or taken by the caller's agent (or their last), with the caller's history."""
+    ext = await services.desk.extension_of(auth.user.id)
+    call = await services.calls.current(ext) if ext else None
+    if call is None:
+        return Response(status_code=204)
+    return DeskCallPublic(**{**asdict(call), "codes": list(call.codes)})
+
+
+@router.post("/api/v1/me/dispositions", status_code=201)
+async def add_disposition(body: DispositionCreate, auth: AnyUser, services: ServicesDep) -> DispositionPublic:
+    """The disposition code and note for a call the agent took (audited)."""
+    ext = await services.desk.extension_of(auth.user.id)
+    return DispositionPublic(**await services.calls.dispose(auth.actor, ext, body.call_id, body.code, body.note))
+
+
+@router.post("/desk/disposition", include_in_schema=False)
+async def desk_disposition(auth: AnyUser, form: FormDep, services: ServicesDep) -> Response:
+    """The desk's wrap-up form, then back to the desk."""
+    ext = await services.desk.extension_of(auth.user.id)
+    await services.calls.dispose(auth.actor, ext, form.required("call_id"), form.required("code"), form.get("note"))
+    return RedirectResponse("/desk?saved=1", status_code=303)
