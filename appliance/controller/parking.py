@@ -212,7 +212,7 @@ class Parking:
     async def run(self, session: Session) -> None:
         """Flow for a dialled slot: retrieve the parked call, or take a transfer into the slot."""
         m = self.sessions
-        _, leg = m.need(session)
+        link, leg = m.need(session)
         slot = session.target
         parked = self.parked.get(slot)
         if parked is None:
@@ -223,6 +223,8 @@ class Parking:
                 await m.mark_answered(session, None)
                 session.set_state(SessionState.CONNECTED)
                 await m.until_caller_ends(session)
+            with contextlib.suppress(RpcError):
+                await link.command("hangup", leg=leg, code=404)
             raise CallEnded(404, "slot_empty")
         if parked.call.session.worker != session.worker or parked.retriever.done():
             raise CallEnded(486, "slot_busy")

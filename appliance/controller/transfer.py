@@ -289,6 +289,8 @@ class CallFeatures:
     async def _answered(self, q: asyncio.Queue[Event], leg: str, link: Any) -> bool:
         try:
             msg = await next_event(q, leg, {"leg_answered", "leg_ended"}, self.ring_s)
+            if msg["event"] == "leg_ended":
+                log.info("transfer leg %s ended: %s %s", leg, msg.get("code"), msg.get("reason"))
         except TimeoutError:
             with contextlib.suppress(RpcError):
                 await link.command("hangup", leg=leg)

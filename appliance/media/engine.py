@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 MAX_FROM_ACCOUNTS = 6  # pjsua allows 8 accounts; keep room for the worker's own
 WAV_CLOSE_TIMEOUT_S = 2.0  # pjmedia closes recorder files on its clock thread, soon after
+TRANSFER_DIAL_S = 2.0  # a REFER target's Call must be bound to a pjsua call by then
 
 
 class Clock(Protocol):
@@ -103,6 +104,7 @@ class Engine:
         self.connections: set[tuple[str, str]] = set()  # one-way (src, dst)
         self.echoes: set[str] = set()
         self.dial_deadline: dict[str, float] = {}
+        self.unborn: dict[str, float] = {}  # transfer legs not yet bound to a pjsua call id
         self.stopping = False  # set at shutdown: new INVITEs are refused, not reported
         self._refused: list[LegCall] = []  # kept until libDestroy: never GC a live Call
         self._seq = 0
@@ -374,27 +376,27 @@ class Engine:
         )
 
     def _on_transfer(self, call: LegCall, new_call: LegCall, refer_to: str) -> None:
-        """A REFER was accepted on a leg and pjsua dialled its target: report the new leg."""
+        """A REFER was accepted on a leg and pjsua is dialling its target: report the new leg.
+
+        pjsua2 binds the new Call object to its call id only at the call's first callback
+        (media set-up may finish later), so a leg that never gets an id within
+        TRANSFER_DIAL_S is reported ended (the dial failed; pjsua NOTIFYs the transferer).
+        """
         leg = self.legs.get(call.leg_id)
         target, replaces = p.split_refer_target(refer_to)
         new_id = self._new_id("L")
         new_call.leg_id = new_id
-        dialled = new_call.getId() != pj.PJSUA_INVALID_ID and new_call.isActive()
-        if leg is None or leg.ended or not dialled:
-            log.warning("REFER on %s to %s: no new leg (worker full or leg gone)", call.leg_id, target)
-            if dialled:
-                new_call.hangup(call_op())
-                self._refused.append(new_call)
-            else:
-                del new_call
+        if leg is None or leg.ended:
+            log.warning("REFER on %s to %s: the leg is gone", call.leg_id, target)
+            self._refused.append(new_call)
             return
         self.calls[new_id] = new_call
         self.legs[new_id] = Leg(new_id, "out", LegState.CALLING)
+        self.unborn[new_id] = self.clock() + TRANSFER_DIAL_S
         self.emit(
             p.event_message(
                 "leg_transfer", leg=leg.id, new_leg=new_id, target=target,
-                target_user=uri_user(target),
-                replaces=replaces,
+                target_user=uri_user(target), replaces=replaces,
             )
         )
 
@@ -436,6 +438,7 @@ class Engine:
         self.connections = {c for c in self.connections if leg.id not in c}
         self.echoes.discard(leg.id)
         self.dial_deadline.pop(leg.id, None)
+        self.unborn.pop(leg.id, None)
         if leg.timeout_hit:
             code, reason = 408, "Request Timeout (dial timeout)"
         elif was_answered:
@@ -456,6 +459,14 @@ class Engine:
 
     def _timers(self) -> None:
         now = self.clock()
+        for leg_id, deadline in list(self.unborn.items()):
+            call = self.calls.get(leg_id)
+            if call is None or call.getId() != pj.PJSUA_INVALID_ID:
+                del self.unborn[leg_id]
+            elif now >= deadline:
+                del self.unborn[leg_id]
+                log.warning("transfer leg %s was never dialled", leg_id)
+                self._end_leg(self.legs[leg_id], 500, "transfer dial failed", 0.0)
         for leg_id, deadline in list(self.dial_deadline.items()):
             if now >= deadline:
                 del self.dial_deadline[leg_id]
