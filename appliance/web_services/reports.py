@@ -116,23 +116,49 @@ class Reports:
             return [str(r[0]) for r in await cur.fetchall()]
 
     async def recordings(self, since: date | None = None, until: date | None = None, number: str = "",
-                         limit: int = 100) -> list[Recording]:
-        """Indexed recordings, newest first; `number` matches a party."""
+                         limit: int = 100, *, queue: str = "", agent: str = "", min_s: float | None = None,
+                         max_s: float | None = None, disposition: str = "") -> list[Recording]:
+        """Indexed recordings, newest first; `number` matches a party, `agent` the answering extension.
+
+        `queue` and `agent` come from the queue event log and the CDR of the recording's call,
+        `disposition` from the agents' wrap-up codes.
+        """
         if not 1 <= limit <= MAX_PAGE:
             raise Invalid("page_invalid", f"limit is 1-{MAX_PAGE}", field="limit")
+        if since and until and since > until:
+            raise Invalid("date_range_invalid", "'since' is after 'until'", field="since")
+        if min_s is not None and max_s is not None and min_s > max_s:
+            raise Invalid("duration_range_invalid", "the shortest duration is above the longest", field="min_s")
         sql, args = ["1=1"], list[Any]()
         if since:
-            sql.append("started_at >= ?")
+            sql.append("r.started_at >= ?")
             args.append(since.isoformat())
         if until:
-            sql.append("started_at < ?")
+            sql.append("r.started_at < ?")
             args.append((until + timedelta(days=1)).isoformat())
         if number:
-            sql.append("EXISTS (SELECT 1 FROM json_each(parties) WHERE value = ?)")
+            sql.append("EXISTS (SELECT 1 FROM json_each(r.parties) WHERE value = ?)")
             args.append(number)
+        if queue:
+            sql.append("EXISTS (SELECT 1 FROM queue_events q WHERE q.call_id = r.call_id AND q.queue_id = ?)")
+            args.append(queue)
+        if agent:
+            sql.append("(EXISTS (SELECT 1 FROM cdrs c WHERE c.call_id = r.call_id AND c.answered_by = ?)"
+                       " OR EXISTS (SELECT 1 FROM queue_events q WHERE q.call_id = r.call_id"
+                       " AND q.type = 'AgentAnswered' AND q.agent_id = ?))")
+            args += [agent, agent]
+        if min_s is not None:
+            sql.append("r.duration_s >= ?")
+            args.append(min_s)
+        if max_s is not None:
+            sql.append("r.duration_s <= ?")
+            args.append(max_s)
+        if disposition:
+            sql.append("EXISTS (SELECT 1 FROM desk_dispositions d WHERE d.call_id = r.call_id AND d.code = ?)")
+            args.append(disposition)
         async with self._db.execute(
-            "SELECT id, call_id, parties, started_at, duration_s, size_bytes, sha256, channels FROM recordings"
-            f" WHERE {' AND '.join(sql)} ORDER BY started_at DESC, id DESC LIMIT ?", (*args, limit),
+            "SELECT id, call_id, parties, started_at, duration_s, size_bytes, sha256, channels FROM recordings r"
+            f" WHERE {' AND '.join(sql)} ORDER BY r.started_at DESC, r.id DESC LIMIT ?", (*args, limit),
         ) as cur:
             rows = await cur.fetchall()
         return [Recording(int(r[0]), r[1], json.loads(r[2]), r[3], float(r[4]), int(r[5]), r[6], int(r[7]))

@@ -60,11 +60,19 @@ async def export_cdrs(_: SupervisorUser, services: ServicesDep, since: Since = N
                              headers={"content-disposition": 'attachment; filename="cdrs.csv"'})
 
 
+Seconds = Annotated[float | None, Query(ge=0, le=86_400)]
+Code = Annotated[str, Query(max_length=32, description="a disposition code given in wrap-up")]
+QueueNo = Annotated[str, Query(max_length=32, description="queue number")]
+
+
 @router.get("/recordings")
 async def list_recordings(_: SupervisorUser, services: ServicesDep, since: Since = None, until: Until = None,
-                          number: Number = "", limit: Limit = 100) -> list[RecordingPublic]:
-    """Indexed recordings, newest first."""
-    return [RecordingPublic(**asdict(r)) for r in await services.reports.recordings(since, until, number, limit)]
+                          number: Number = "", queue: QueueNo = "", agent: Number = "", min_s: Seconds = None,
+                          max_s: Seconds = None, disposition: Code = "", limit: Limit = 100) -> list[RecordingPublic]:
+    """Indexed recordings, newest first: by date range, number, queue, agent, duration and disposition."""
+    recs = await services.reports.recordings(since, until, number, limit, queue=queue, agent=agent, min_s=min_s,
+                                             max_s=max_s, disposition=disposition)
+    return [RecordingPublic(**asdict(r)) for r in recs]
 
 
 def _first_range(request: Request) -> bool:

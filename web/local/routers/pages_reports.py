@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from appliance.web_services import audit
+from appliance.web_services.desk_calls import DISPOSITIONS
 from appliance.web_services.kpi_report import GroupBy, Interval
 from appliance.web_services.reports import CdrFilter
 from web.local.deps import AdminUser, AnyUser, ServicesDep, SupervisorUser, Tr
@@ -40,10 +41,16 @@ async def cdrs_page(request: Request, auth: SupervisorUser, services: ServicesDe
 
 @router.get("/recordings")
 async def recordings_page(request: Request, auth: SupervisorUser, services: ServicesDep, tr: Tr,
-                          since: Day = None, until: Day = None, number: Text = "") -> Response:
-    """Recordings with in-browser playback and download (each access audited)."""
-    recs = await services.reports.recordings(since, until, number, limit=200)
-    return render(request, "recordings.html", tr, auth, recordings=recs, since=since, until=until, number=number)
+                          since: Day = None, until: Day = None, number: Text = "", queue: Text = "",
+                          agent: Text = "", min_s: Annotated[float | None, Query(ge=0, le=86_400)] = None,
+                          max_s: Annotated[float | None, Query(ge=0, le=86_400)] = None,
+                          disposition: Text = "") -> Response:
+    """Recordings with in-browser playback and download (each access audited), searched by every filter."""
+    recs = await services.reports.recordings(since, until, number, limit=200, queue=queue, agent=agent,
+                                             min_s=min_s, max_s=max_s, disposition=disposition)
+    return render(request, "recordings.html", tr, auth, recordings=recs, since=since, until=until, number=number,
+                  queue=queue, agent=agent, min_s=min_s, max_s=max_s, disposition=disposition,
+                  codes=DISPOSITIONS)
 
 
 @router.get("/alarms")
