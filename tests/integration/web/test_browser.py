@@ -31,9 +31,12 @@ def artifacts_dir(tmp_path: Path) -> Path:
     return d
 
 
-def browser(profile: Path) -> webdriver.Chrome:
+def browser(profile: Path, downloads: Path | None = None) -> webdriver.Chrome:
     """Chromium headless at 390x844 (a phone), trusting the box's self-signed certificate."""
     opts = webdriver.ChromeOptions()
+    if downloads is not None:
+        opts.add_experimental_option("prefs", {"download.default_directory": str(downloads),
+                                               "download.prompt_for_download": False})
     opts.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--window-size=390,844", f"--user-data-dir={profile}", "--no-first-run"):
@@ -100,3 +103,103 @@ async def test_first_run_setup_and_create_an_extension_on_a_phone(served: Served
     assert seen["direction"] == "rtl" and seen["he_title"] == "מצב המערכת"
     assert seen["console_errors"] == []  # no CSP refusal, no missing asset, no script error
     assert len(list(shots.glob("*.png"))) == 4
+
+
+def downloaded(folder: Path, pattern: str) -> Path | None:
+    """A finished download in `folder` (Chromium writes .crdownload until done)."""
+    done = [p for p in folder.glob(pattern) if not p.name.endswith(".crdownload")]
+    return done[0] if done else None
+
+
+def report_csv_and_restore_dry_run(url: str, shots: Path, profile: Path, downloads: Path) -> dict[str, object]:
+    """A supervisor-admin runs today's report, downloads its CSV, then checks a backup with a dry run."""
+    seen: dict[str, object] = {}
+    driver = browser(profile, downloads)
+    try:
+        driver.set_page_load_timeout(30)
+        driver.implicitly_wait(10)
+        wait = WebDriverWait(driver, 15)
+        driver.get(url + "/login")
+        driver.find_element(By.NAME, "username").send_keys("admin")
+        driver.find_element(By.NAME, "password").send_keys("browser admin pw")
+        driver.find_element(By.CSS_SELECTOR, "button.primary").click()
+        wait.until(lambda d: not d.current_url.endswith("/login"))
+        driver.get(url + "/reports")
+        seen["default_day"] = driver.find_element(By.NAME, "since").get_attribute("value")  # today
+        driver.find_element(By.CSS_SELECTOR, "form[data-report-form] button.primary").click()
+        wait.until(EC.url_contains("interval=hour"))
+        canvas = "canvas[data-chart='volume']"
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, canvas).get_attribute("data-drawn"))
+        seen["drawn"] = driver.find_element(By.CSS_SELECTOR, canvas).get_attribute("data-drawn")
+        seen["chart_datasets"] = driver.execute_script(
+            f"return document.querySelector(\"{canvas}\").chart.data.datasets.map(function (s) {{"
+            " return s.data; })")
+        seen["rows"] = len(driver.find_elements(By.CSS_SELECTOR, "table[data-report='queues'] tbody tr"))
+        driver.execute_script("arguments[0].scrollIntoView()", driver.find_element(By.CSS_SELECTOR, canvas))
+        driver.save_screenshot(str(shots / "5-report.png"))
+        driver.find_element(By.CSS_SELECTOR, "a[data-csv='queues']").click()
+        wait.until(lambda d: downloaded(downloads, "queues-*.csv"))
+        seen["csv"] = (downloaded(downloads, "queues-*.csv") or Path()).read_text()
+        driver.get(url + "/settings/backup")
+        driver.find_element(By.CSS_SELECTOR, "[data-backup-download]").click()
+        wait.until(lambda d: downloaded(downloads, "*.backup.gz"))
+        archive = downloaded(downloads, "*.backup.gz")
+        driver.find_element(By.CSS_SELECTOR, "[data-restore-file]").send_keys(str(archive))
+        driver.find_element(By.CSS_SELECTOR, "[data-restore-check]").click()
+        table = "table[data-restore-report][data-dry-run='true']"
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, table))
+        seen["report_rows"] = {r.find_elements(By.TAG_NAME, "td")[0].text: r.find_elements(By.TAG_NAME, "td")[4].text
+                               for r in driver.find_elements(By.CSS_SELECTOR, table + " tbody tr")}
+        seen["restore_button"] = driver.find_element(By.CSS_SELECTOR, "[data-restore-apply]").is_displayed()
+        seen["overflow"] = driver.execute_script(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        driver.execute_script("arguments[0].scrollIntoView()", driver.find_element(By.CSS_SELECTOR, table))
+        driver.save_screenshot(str(shots / "6-restore-dry-run.png"))
+        seen["console_errors"] = [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    finally:
+        driver.quit()
+    return seen
+
+
+async def test_run_a_report_download_its_csv_and_dry_run_a_restore(served: Served, tmp_path: Path) -> None:
+    import csv
+    import io
+    from datetime import UTC, datetime
+
+    import httpx
+
+    from appliance.acd.events import CallAbandoned, CallAnswered, CallerJoined
+    from appliance.storage.queues import QueueStore
+
+    async with httpx.AsyncClient(verify=False) as c:  # noqa: S501 - the box's own self-signed cert on loopback
+        r = await c.post(served.url + "/api/v1/setup", json={"username": "admin", "password": "browser admin pw"})
+        assert r.status_code == 201, r.text
+        c.headers["x-csrf-token"] = r.json()["csrf_token"]
+        assert (await c.post(served.url + "/api/v1/extensions", json={"number": "101"})).status_code == 201
+    now = datetime.now(UTC)
+    await QueueStore(served.ctl.db).append([
+        CallerJoined(queue_id="700", call_id="b1", at=0, number="0501", priority=0, position=1),
+        CallAnswered(queue_id="700", call_id="b1", at=8, agent_id="101", wait_s=8),
+        CallerJoined(queue_id="700", call_id="b2", at=10, number="0502", priority=0, position=1),
+        CallAbandoned(queue_id="700", call_id="b2", at=40, wait_s=30, position=1),
+    ], now, 40)
+    async with served.ctl.db.execute("SELECT count(*) FROM extensions") as cur:
+        before = await cur.fetchall()
+    shots = artifacts_dir(tmp_path)
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    seen = await asyncio.to_thread(report_csv_and_restore_dry_run, served.url, shots, tmp_path / "profile",
+                                   downloads)
+    assert seen["default_day"] == now.date().isoformat()
+    assert seen["console_errors"] == []  # Chart.js served by the box, no CSP refusal
+    assert seen["drawn"] == "1" and seen["rows"] == 1
+    assert seen["chart_datasets"] == [[1], [1], [50]]  # answered, abandoned, SL %
+    rows = list(csv.DictReader(io.StringIO(str(seen["csv"]))))
+    assert [(r["key"], r["entered"], r["answered"], r["abandoned"], r["service_level"]) for r in rows] == [
+        ("700", "2", "1", "1", "0.5")]
+    report_rows = seen["report_rows"]
+    assert isinstance(report_rows, dict) and report_rows["extensions"] == "1"  # unchanged, nothing written
+    assert seen["restore_button"] is True and seen["overflow"] == 0
+    async with served.ctl.db.execute("SELECT count(*) FROM extensions") as cur:
+        assert await cur.fetchall() == before
+    assert {p.name for p in shots.glob("*.png")} >= {"5-report.png", "6-restore-dry-run.png"}
