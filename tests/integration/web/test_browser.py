@@ -1,13 +1,19 @@
 """Headless Chromium (Debian's chromium + chromedriver, driven by Selenium) on a phone-sized screen:
-first-run password setup, create an extension, see its one-time password, Hebrew right-to-left."""
+first-run password setup, create an extension, see its one-time password, Hebrew right-to-left;
+run a report with its chart and download its CSV; download a backup and dry-run its restore."""
 
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import os
 import shutil
+import ssl
+from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -15,7 +21,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
+from appliance.acd.events import CallAbandoned, CallAnswered, CallerJoined
 from appliance.storage.directory import ha1
+from appliance.storage.queues import QueueStore
 from tests.integration.web.conftest import Served
 
 pytestmark = pytest.mark.integration
@@ -162,16 +170,7 @@ def report_csv_and_restore_dry_run(url: str, shots: Path, profile: Path, downloa
 
 
 async def test_run_a_report_download_its_csv_and_dry_run_a_restore(served: Served, tmp_path: Path) -> None:
-    import csv
-    import io
-    from datetime import UTC, datetime
-
-    import httpx
-
-    from appliance.acd.events import CallAbandoned, CallAnswered, CallerJoined
-    from appliance.storage.queues import QueueStore
-
-    async with httpx.AsyncClient(verify=False) as c:  # noqa: S501 - the box's own self-signed cert on loopback
+    async with httpx.AsyncClient(verify=ssl.create_default_context(cafile=str(served.cert))) as c:
         r = await c.post(served.url + "/api/v1/setup", json={"username": "admin", "password": "browser admin pw"})
         assert r.status_code == 201, r.text
         c.headers["x-csrf-token"] = r.json()["csrf_token"]
