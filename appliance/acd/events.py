@@ -208,10 +208,18 @@ class SurveyAnswered(QueueEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
-class PositionAnnounced(QueueEvent):
-    """The waiting caller was told their position (and the wait, when the estimate was confident)."""
+class CallAnnounced(QueueEvent):
+    """The waiting caller heard announcements: position and wait, a periodic prompt, the callback offer."""
 
     position: int
     estimate_s: float | None  # the EWT behind what was said (None: nobody staffed)
     confident: bool
     said: tuple[str, ...]  # the prompts played, e.g. ("queue-position:2", "wait-less-than-a-minute")
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallbackRefused(QueueEvent):
+    """A waiting caller's callback request was refused (a duplicate, or not a number); they wait on."""
+
+    number: str
+    reason: str

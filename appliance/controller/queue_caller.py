@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from appliance.acd.announce import AnnouncementConfig, Announcer, Say
 from appliance.acd.destination import Destination
 from appliance.acd.estimate import estimate_for_call
-from appliance.acd.events import PositionAnnounced
+from appliance.acd.events import CallAnnounced, CallbackRefused
 from appliance.acd.outcome import Outcome
 from appliance.controller.prompts import MOH
 from appliance.controller.rpc import RpcError
@@ -199,12 +199,11 @@ class WaitingCaller:
         if not says:
             return
         said = [f"{x.prompt}:{x.value}" if x.value is not None else x.prompt for x in says]
-        if any(x.prompt == "queue-position" for x in says):
-            event = PositionAnnounced(
-                queue_id=self.row.number, call_id=self.s.call_id, at=now, position=estimate.position,
-                estimate_s=estimate.seconds, confident=estimate.confident, said=tuple(said),
-            )
-            await self.svc.apply(Outcome(events=[event]))
+        event = CallAnnounced(
+            queue_id=self.row.number, call_id=self.s.call_id, at=now, position=estimate.position,
+            estimate_s=estimate.seconds, confident=estimate.confident, said=tuple(said),
+        )
+        await self.svc.apply(Outcome(events=[event]))
         await self._say(says)
 
     # ----- offers -----
@@ -264,6 +263,11 @@ class WaitingCaller:
             out = self.svc.dispatcher.request_callback(self.s.call_id, number)
         except DomainError as exc:  # a duplicate, a bad number, or no longer waiting
             log.warning("call %s: callback to %r refused: %s", self.s.call_id, number, exc)
+            refused = CallbackRefused(
+                queue_id=self.row.number, call_id=self.s.call_id, at=self.svc.clock.monotonic(),
+                number=number[:MAX_ENTERED_DIGITS], reason=str(exc),
+            )
+            await self.svc.apply(Outcome(events=[refused]))
             await self._say([Say("queue-callback-refused")])
             return None
         await self.svc.apply(out, step=True)
