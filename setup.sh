@@ -47,6 +47,9 @@ install_venv() {
   fi
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -e '.[test]'
+  # Browser libraries (Chart.js) from the npm registry, pinned and integrity-checked: the box
+  # serves every asset itself, no CDN.
+  .venv/bin/python -m web.vendor
 }
 
 case "${1:-}" in
