@@ -71,6 +71,7 @@ class Dialect(Messaging):
         self.clock: Callable[[], float] = lambda: 0.0
         self.on_reset: Callable[[], None] = lambda: None
         self.urcs_before_next_final: list[str] = []  # squeezed into the next response
+        self.dtmf_sent: list[str] = []  # digits the host sent into the call with AT+VTS
         self.power_on()
 
     # --- state -------------------------------------------------------------------------
@@ -188,7 +189,7 @@ class Dialect(Messaging):
             ("^DDSETEX", self._pcm_switch), ("+QINDCFG", self._qindcfg), ("+CHUP", self._hangup),
             ("+CMEE", self._cmee), ("+CMGF", self._cmgf), ("+CSCS", self._ok), ("+CLIP", self._ok),
             ("+QURCCFG", self._ok), ("^CURC", self._ok), ("^CVOICE", self._ok),
-            ("+CPMS", self._cpms),
+            ("+CPMS", self._cpms), ("+VTS", self._vts),
         ]
         for prefix, handler in table:
             if up.startswith(prefix) and (len(up) == len(prefix) or up[len(prefix)] in "=?"):
@@ -431,6 +432,18 @@ class Dialect(Messaging):
             self.pcm = False
         if remote and self.profile != "huawei":
             self._urc("NO CARRIER")
+
+    def _vts(self, body: str) -> None:
+        """AT+VTS=<digit> (27.007): a DTMF tone into the active call."""
+        digit = body.split("=", 1)[1].strip().strip('"') if "=" in body else ""
+        if self.call is None or not self.call.active:
+            self._cme(3)  # operation not allowed
+            return
+        if len(digit) != 1 or digit.upper() not in "0123456789*#ABCD":
+            self._final("ERROR")
+            return
+        self.dtmf_sent.append(digit.upper())
+        self._final("OK")
 
     def _pcm_switch(self, body: str) -> None:
         value = body.split("=", 1)[1].strip() if "=" in body else ""

@@ -267,6 +267,12 @@ class ModemSimulator:
             return {i: m.pdu for i, m in self.dialect.store.items()}
 
     @property
+    def dtmf_sent(self) -> list[str]:
+        """DTMF digits the host sent into the call (AT+VTS)."""
+        with self._lock:
+            return list(self.dialect.dtmf_sent)
+
+    @property
     def pcm_flowing(self) -> bool:
         """True while the simulator sends PCM frames."""
         with self._lock:

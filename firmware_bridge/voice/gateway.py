@@ -33,6 +33,7 @@ from firmware_bridge.voice.mapping import (
     Direction,
     Event,
     MappingError,
+    State,
     is_dialable,
     number_from_uri,
     request_uri,
@@ -42,6 +43,7 @@ from firmware_bridge.voice.sip import SipCallInfo, SipError, SipSide
 
 log = logging.getLogger(__name__)
 
+DTMF_DIGITS = "0123456789*#ABCD"
 CLIP_WAIT_S = 1.0  # a RING without the caller's number waits this long for +CLIP
 FINISHED_KEPT = 50
 
@@ -103,6 +105,7 @@ class VoiceGateway:
         self._answered = False
         self._running = False
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._dtmf_lock = asyncio.Lock()
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -112,6 +115,7 @@ class VoiceGateway:
         self.sip.on_incoming = self._on_invite
         self.sip.on_state = self._on_sip_state
         self.sip.on_media = self._on_sip_media
+        self.sip.on_dtmf = self._on_sip_dtmf
         self.sip.start()
         self._running = True
         self.modem.add_listener(self._on_modem_event)
@@ -222,6 +226,23 @@ class VoiceGateway:
             self._disconnect_audio()
             self.sip_call = None
             self._feed(Event.SIP_ENDED, f"sip {info.code} {info.reason}".strip())
+
+    def _on_sip_dtmf(self, call: LegCall, digit: str) -> None:
+        """Relay a digit from the SIP side (RFC 2833 or SIP INFO) to the GSM call (AT+VTS)."""
+        mapping = self.mapping
+        if call is not self.sip_call or mapping is None or mapping.state is not State.ACTIVE:
+            return
+        if len(digit) != 1 or digit.upper() not in DTMF_DIGITS:
+            log.info("DTMF %r not relayed", digit)
+            return
+        self._spawn(self._send_dtmf(digit.upper()))
+
+    async def _send_dtmf(self, digit: str) -> None:
+        async with self._dtmf_lock:  # one AT+VTS at a time, in the order received
+            try:
+                await self.modem.command(f"AT+VTS={digit}")
+            except AtError as exc:
+                log.info("DTMF %s not sent to the GSM call: %s", digit, exc)
 
     def _on_sip_media(self, call: LegCall) -> None:
         if call is self.sip_call:

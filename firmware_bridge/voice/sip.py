@@ -64,6 +64,7 @@ class SipSide:
         self.on_incoming: Callable[[LegCall, str, str], None] = lambda c, m, s: None
         self.on_state: Callable[[LegCall, SipCallInfo], None] = lambda c, i: None
         self.on_media: Callable[[LegCall], None] = lambda c: None
+        self.on_dtmf: Callable[[LegCall, str], None] = lambda c, d: None
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -176,6 +177,8 @@ class SipSide:
                         self._forget(id(call))
                 elif kind == "media" and id(item[1]) in self.calls:
                     self.on_media(item[1])
+                elif kind == "dtmf" and id(item[1]) in self.calls:
+                    self.on_dtmf(item[1], str(item[2]))
             except Exception:  # fail safe: one bad callback never stops the SIP side
                 log.exception("gateway failed on SIP event %s", kind)
 

@@ -37,13 +37,15 @@ class Events:
         return await asyncio.wait_for(look(), WAIT)
 
 
-async def until(condition: Callable[[], bool], what: str, timeout: float = WAIT) -> None:
+async def until(condition: Callable[[], bool], what: str | Callable[[], str],
+                timeout: float = WAIT) -> None:
     """Wait until `condition()` holds (checked every 20 ms, the PCM frame period)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not condition():
         if loop.time() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+            text = what() if callable(what) else what
+            raise AssertionError(f"timed out after {timeout} s waiting for {text}")
         await asyncio.sleep(0.02)
 
 

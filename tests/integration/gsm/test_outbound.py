@@ -83,3 +83,19 @@ async def test_invite_refused_503_while_modem_cannot_dial(
     ended = await gateway_events.wait_for(lambda e: isinstance(e, GatewayCallEnded))
     assert ended.cause.startswith("modem:")
     assert modem.calls.state is CallState.IDLE
+
+
+async def test_dtmf_from_the_sip_caller_reaches_the_gsm_call(
+        gateway: VoiceGateway, sim: ModemSimulator, modem: Modem, phone: Phone) -> None:
+    call = await asyncio.to_thread(phone.call, gw_uri(gateway, NUMBER))
+    await asyncio.to_thread(phone.wait, call, "ringing", 10)
+    sim.remote_answer()
+    await asyncio.to_thread(phone.wait, call, "confirmed", 10)
+    await until(lambda: sim.pcm_flowing, "the GSM call up")
+    await asyncio.to_thread(phone.send_dtmf, call, "12#", "rfc2833")
+    await until(lambda: sim.dtmf_sent == ["1", "2", "#"],
+                lambda: f"RFC 2833 digits; the modem got {sim.received_commands[-6:]}")
+    await asyncio.to_thread(phone.send_dtmf, call, "9", "info")
+    await until(lambda: sim.dtmf_sent == ["1", "2", "#", "9"], "SIP INFO digit sent")
+    await asyncio.to_thread(phone.hangup, call)
+    await asyncio.to_thread(phone.wait, call, "disconnected", 10)
