@@ -87,7 +87,6 @@ class Parking:
         self.timeout_s = timeout_s
         self.slots = slots
         self.parked: dict[str, ParkedCall] = {}
-        self.expected: dict[str, LiveCall] = {}  # slot -> a call being transferred into it
         features.parking = self
 
     def routes(self) -> dict[str, ToMedia]:
@@ -97,15 +96,6 @@ class Parking:
     def is_slot(self, number: str) -> bool:
         """True for a park slot number."""
         return number in self.slots
-
-    def expect(self, slot: str, call: LiveCall) -> None:
-        """A transfer to `slot` is under way: the park service should answer it."""
-        self.expected[slot] = call
-
-    def unexpect(self, slot: str, call: LiveCall) -> None:
-        """That transfer is over."""
-        if self.expected.get(slot) is call:
-            del self.expected[slot]
 
     def status(self) -> list[dict[str, str]]:
         """What is parked where (for logs and the API)."""
@@ -120,7 +110,7 @@ class Parking:
     async def park_by_code(self, call: LiveCall, parker_leg: str) -> None:
         """*70 heard on the party's leg: park the caller in the first free slot."""
         link, _ = self.sessions.need(call.session)
-        slot = first_free(self.slots, set(self.parked) | set(self.expected))
+        slot = first_free(self.slots, set(self.parked))
         if slot is None:
             log.warning("call %s: *70 but every park slot is taken", call.session.call_id)
             with contextlib.suppress(RpcError):
@@ -210,19 +200,12 @@ class Parking:
     # ----- the PARK service: a slot was dialled -------------------------------------------
 
     async def run(self, session: Session) -> None:
-        """Flow for a dialled slot: retrieve the parked call, or take a transfer into the slot."""
+        """Flow for a dialled slot: retrieve the parked call (an empty slot is refused 404)."""
         m = self.sessions
         link, leg = m.need(session)
         slot = session.target
         parked = self.parked.get(slot)
         if parked is None:
-            if slot in self.expected:
-                # The worker's own INVITE for a transfer into this slot: answering it tells
-                # the transferer (NOTIFY 200) that the call is parked.
-                await m.answer_caller(session)
-                await m.mark_answered(session, None)
-                session.set_state(SessionState.CONNECTED)
-                await m.until_caller_ends(session)
             with contextlib.suppress(RpcError):
                 await link.command("hangup", leg=leg, code=404)
             raise CallEnded(404, "slot_empty")

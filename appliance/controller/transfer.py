@@ -248,26 +248,27 @@ class CallFeatures:
                 return
             log.info("call %s: %s transfer by %s to %s on %s", s.call_id, kind, transferer, target, new_leg)
             parking = self.parking
-            slot = target if parking is not None and parking.is_slot(target) else None
-            if slot is not None and parking is not None:
-                parking.expect(slot, call)
-            try:
-                answered = await self._answered(q, new_leg, link)
-            finally:
-                if slot is not None and parking is not None:
-                    parking.unexpect(slot, call)
-            if not answered:
-                log.info("call %s: transfer target %s did not answer; the caller stays", s.call_id, target)
-                return
-            if slot is not None and parking is not None:
-                # The park service answered (and so NOTIFY 200 went to the transferer):
-                # the caller goes to the slot, the loop leg and the transferer hang up.
-                await parking.park(call, slot, parker=self._who(call, transferer))
+            if parking is not None and parking.is_slot(target):
+                # A transfer into a park slot: the caller is parked here and now. (The
+                # worker's own INVITE to the slot cannot be answered by the box: the SIP
+                # edge relays worker INVITEs to registered phones only, so it fails and the
+                # transferer gets a failure NOTIFY; its leg is hung up anyway.)
+                await parking.park(call, target, parker=self._who(call, transferer))
                 for leg in (new_leg, transferer):
                     with contextlib.suppress(RpcError):
                         await link.command("hangup", leg=leg)
                 await self._wait_gone(q, new_leg)
                 return
+            answered = await self._answered(q, new_leg, link)
+            if not answered:
+                log.info("call %s: transfer target %s did not answer; the caller stays", s.call_id, target)
+                return
+            # A REFER sent the moment the agent answered may beat the flow's own bridge and
+            # recording commands: let the flow finish connecting first (bounded).
+            for _ in range(100):
+                if s.state is SessionState.CONNECTED or call.flow_done.is_set():
+                    break
+                await asyncio.sleep(0.05)
             await self.take_over(call, new_leg, target, kind, transferer)
         finally:
             if extra:  # one leg fewer either way: the transferer's or the target's
@@ -280,7 +281,7 @@ class CallFeatures:
             return "the worker has no room for the target's leg"
         if transferer == s.caller_leg:
             return "the caller's own phone cannot transfer the agent away"
-        if s.state is not SessionState.CONNECTED or call.phase is Phase.PARKED:
+        if s.state is SessionState.ENDED or call.phase is Phase.PARKED:
             return f"the call is {s.state.value}/{call.phase.value}, not talking"
         if transferer != call.party_of_flow():
             return "the transferer is not the party talking with the caller"

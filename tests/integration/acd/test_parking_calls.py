@@ -72,8 +72,10 @@ def test_blind_transfer_to_a_slot_parks_the_call(box: Appliance, tmp_path: Path)
     with Phone() as caller, Phone() as agent:
         call, agent_call = talking(box, caller, agent)
         agent.transfer(agent_call, f"sip:7001@{box.sip}")
-        agent.wait_until(lambda p: 200 in p.transfer_status(agent_call), 10, "NOTIFY sipfrag 200")
-        agent.wait(agent_call, "disconnected", timeout=10)
+        agent.wait(agent_call, "disconnected", timeout=10)  # parked: the transferer's leg ends
+        listen([(caller, call, tmp_path / "parked.wav")])
+        assert AGENT_HZ not in heard_tones(tmp_path / "parked.wav", TONES)
+        assert rms(str(tmp_path / "parked.wav"), 0.3, 1.3) > 100  # music on hold
         retrieve_and_talk(box, caller, call, tmp_path, "7001")
 
 
