@@ -13,12 +13,14 @@ from typing import TextIO
 
 import aiosqlite
 import uvicorn
+from fastapi import FastAPI
 
 from appliance import provisioning_wiring
 from appliance.cloud import start_cloud
 from appliance.config import Settings, edge_token
 from appliance.controller.edge import EdgeService
 from appliance.controller.edge_http import build_edge_app
+from appliance.controller.messaging import SmsChannel
 from appliance.controller.outbound import wire_trunks
 from appliance.controller.prompts import MOH, Prompts
 from appliance.controller.queues import DEMO_QUEUE, QueueService
@@ -98,6 +100,7 @@ class Controller:
     clock: Clock
     # told after every change of extensions / ring groups (the cloud reports local edits)
     directory_listeners: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    sms: SmsChannel | None = None  # SMS conversations and the modem's health (bridge link)
 
     @property
     def queues(self) -> QueueService:
@@ -159,7 +162,15 @@ async def build_controller(settings: Settings, clock: Clock | None = None) -> Co
     edge = EdgeService(directory=directory, sessions=sessions, store=store, clock=clock)
     edge.trunks = await wire_trunks(sessions, db, store, clock, settings.data_dir, settings.extra.get("trunks", {}))
     rpc = RpcServer(settings.rpc_socket, sessions.worker_up, sessions.on_event, sessions.worker_gone)
-    return Controller(settings, db, sessions, edge, rpc, clock)
+    sms = SmsChannel.open(settings.db_path, db, store, clock, lambda: sessions.queues)
+    return Controller(settings, db, sessions, edge, rpc, clock, sms=sms)
+
+
+def _with_sms_link(app: FastAPI, ctl: Controller, token: str) -> FastAPI:
+    """The internal app plus the firmware bridge's link routes (SMS, modem status)."""
+    if ctl.sms is not None:
+        app.include_router(ctl.sms.link_router(token))
+    return app
 
 
 async def run_controller(settings: Settings) -> None:
@@ -169,7 +180,7 @@ async def run_controller(settings: Settings) -> None:
     cloud = await start_cloud(ctl)
     internal = uvicorn.Server(
         uvicorn.Config(
-            build_edge_app(ctl.edge, edge_token(settings)),
+            _with_sms_link(build_edge_app(ctl.edge, edge_token(settings)), ctl, edge_token(settings)),
             host="127.0.0.1", port=settings.internal_port, log_level="warning",
             access_log=False, lifespan="off",
         )
