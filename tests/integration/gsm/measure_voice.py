@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import resource
 import struct
 import subprocess
 import sys
@@ -30,6 +31,11 @@ from tests.support.sipp import sipp
 BURST = struct.pack("<160h", *(int(12000 * math.sin(2 * math.pi * 1000 * i / 8000))
                                for i in range(160)))
 SILENCE = bytes(320)
+
+
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 
 async def main(seconds: float) -> None:
@@ -63,12 +69,19 @@ async def main(seconds: float) -> None:
         while modem.state is not ModemState.READY:
             await asyncio.sleep(0.01)
         await gw.start()
+        cpu0, wall0 = _cpu(), time.monotonic()
+        await asyncio.sleep(3)
+        idle = (_cpu() - cpu0) / (time.monotonic() - wall0) * 100
+        print(f"CPU of this process, idle: {idle:.1f} %")
         sim.set_pcm_source(source)
         sim.on_pcm_received = received
         sim.incoming_call("0501234567")
         while not sim.pcm_flowing:
             await asyncio.sleep(0.01)
+        cpu0, wall0 = _cpu(), time.monotonic()
         await asyncio.sleep(seconds)
+        cpu = (_cpu() - cpu0) / (time.monotonic() - wall0) * 100
+        print(f"CPU of this process (gateway + modem + simulator) with a call up: {cpu:.1f} %")
         stats = gw.audio_stats()
         rtts = []
         for t in sent:
