@@ -31,9 +31,8 @@ from tests.support.net import free_port
 from tests.support.phone import Phone
 
 DID = "442071234599"
-# National format: an E.164 '+' in From is turned into a space between Kamailio's /route
-# query and the controller (reported to the trunk owner), so the box refuses to dial out.
-CALLER = "0501234567"
+# E.164 with '+': Kamailio URL-encodes it in the /route query (it once arrived as a space).
+CALLER = "+972501234567"
 NATIONAL = "0301234567"
 
 
