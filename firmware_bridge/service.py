@@ -20,7 +20,6 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from firmware_bridge.clock import SystemClock
 from firmware_bridge.link import ControllerLink, LinkConfig, Spool
 from firmware_bridge.modem import Modem, ModemEvent
 from firmware_bridge.profiles import get_profile
@@ -67,6 +66,39 @@ async def _link_config(data_dir: Path, stop: asyncio.Event) -> LinkConfig | None
     return None
 
 
+class Bridge:
+    """The modem, its SMS service and the controller link, wired as the bridge process runs them."""
+
+    def __init__(self, port: str, profile: str, status_path: Path, link: LinkConfig, spool_dir: Path, *,
+                 modem_options: dict[str, Any] | None = None, link_options: dict[str, Any] | None = None) -> None:
+        self.status_path = status_path
+        self.link = ControllerLink(link, Spool(spool_dir), **(link_options or {}))
+        self.modem = Modem(port, get_profile(profile), **(modem_options or {}))
+        self.sms = SmsService(self.modem, self.link.store_inbound, self.link.store_report)
+        self.modem.add_listener(self._on_event)
+
+    def _on_event(self, event: ModemEvent) -> None:
+        log.info("modem event: %s", event)
+        write_status(self.status_path, self.modem)
+        self.link.status_changed(status_doc(self.modem))
+
+    async def start(self) -> None:
+        """Start the link, the SMS service and the modem supervisor."""
+        self.status_path.parent.mkdir(parents=True, exist_ok=True)
+        self.link.status_changed(status_doc(self.modem))
+        self.link.start(self.sms)
+        self.sms.start()
+        await self.modem.start()
+        write_status(self.status_path, self.modem)
+
+    async def stop(self) -> None:
+        """Stop everything; spooled items stay on disk for the next start."""
+        await self.sms.stop()
+        await self.modem.stop()
+        await self.link.stop()
+        write_status(self.status_path, self.modem)
+
+
 async def run_bridge(port: str | None, profile: str, status_path: Path, *,
                      link: LinkConfig | None = None) -> int:
     """Run until SIGINT/SIGTERM; return the exit code."""
@@ -84,26 +116,10 @@ async def run_bridge(port: str | None, profile: str, status_path: Path, *,
     config = link or await _link_config(data_dir, stop)
     if config is None:
         return 0
-    ctl = ControllerLink(config, Spool(data_dir / "spool" / "sms"), clock=SystemClock())
-    modem = Modem(port, get_profile(profile))
-    sms = SmsService(modem, ctl.store_inbound, ctl.store_report)
-
-    def on_event(event: ModemEvent) -> None:
-        log.info("modem event: %s", event)
-        write_status(status_path, modem)
-        ctl.status_changed(status_doc(modem))
-
-    modem.add_listener(on_event)
-    ctl.status_changed(status_doc(modem))
-    ctl.start(sms)
-    sms.start()
-    await modem.start()
-    write_status(status_path, modem)
+    bridge = Bridge(port, profile, status_path, config, data_dir / "spool" / "sms")
+    await bridge.start()
     try:
         await stop.wait()
     finally:
-        await sms.stop()
-        await modem.stop()
-        await ctl.stop()
-        write_status(status_path, modem)
+        await bridge.stop()
     return 0

@@ -167,12 +167,13 @@ class MessagingService:
 
     async def claim(self, wait_s: float) -> list[Outbound]:
         """Messages for the bridge to send; waits up to `wait_s` for one to be queued."""
-        deadline = self._clock.monotonic() + wait_s
+        loop = asyncio.get_running_loop()  # the long-poll waits real time (it measures the HTTP wait)
+        deadline = loop.time() + wait_s
         while True:
             self._outbound.clear()
             now = self._clock.now()
             claimed = await self.store.claim_outbound(iso(now), iso(now - timedelta(seconds=self._lease)))
-            left = deadline - self._clock.monotonic()
+            left = deadline - loop.time()
             if claimed or left <= 0:
                 return claimed
             with contextlib.suppress(TimeoutError):
