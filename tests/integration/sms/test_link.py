@@ -22,7 +22,7 @@ from firmware_bridge.simulator import ModemSimulator
 from firmware_bridge.sms import pdu as sms_pdu
 from tests.support.net import free_port
 from tests.unit.messaging.conftest import Box
-from tests.unit.messaging.conftest import box as box  # noqa: F401  (the fixture)
+from tests.unit.messaging.conftest import box as box
 
 T = TypeVar("T")
 TOKEN = "link-test-token-0123456789"
@@ -121,7 +121,7 @@ async def test_sms_in_routed_to_agent_reply_out_intact_and_delivered(rig: Rig) -
     await box.login("102")
     question = "שלום, מתי אתם פתוחים מחר? 你好 مرحبا"
     sim.inject_sms(CUSTOMER, question)
-    (mid, conv, status), = await until(lambda: rig.message(question), "inbound SMS stored")
+    (_mid, conv, status), = await until(lambda: rig.message(question), "inbound SMS stored")
     assert status == "received"
     assert sim.sim_store == {}  # removed from the SIM once the bridge had it safe
     (c,) = await box.sms.store.conversations("102")
