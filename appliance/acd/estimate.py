@@ -49,10 +49,13 @@ def estimate_wait(
 
 
 def estimate_for_call(d: Dispatcher, queue_id: str, call_id: str) -> WaitEstimate:
-    """The estimate for a caller waiting in a dispatcher's queue, from its live staffing and history."""
+    """The estimate for a caller waiting in a dispatcher's queue, from its live staffing and history.
+
+    The position skips callers ahead whose offer is ringing: an agent is already theirs.
+    """
     q = d.queue(queue_id)
     return estimate_wait(
-        q.position(call_id), q.recent_handle_s, d.staffed(queue_id), d.free(queue_id), q.config.default_aht_s
+        q.position_in_line(call_id), q.recent_handle_s, d.staffed(queue_id), d.free(queue_id), q.config.default_aht_s
     )
 
 

@@ -190,6 +190,19 @@ class Queue:
                 return i
         raise DomainError(f"call {call_id} is not waiting in queue {self.queue_id}")
 
+    def position_in_line(self, call_id: str) -> int:
+        """1-based position counting only the callers ahead who are not ringing an agent already.
+
+        A caller whose offer is ringing is being served: the ones behind have moved up.
+        """
+        ahead = 0
+        for c in self.waiting:
+            if c.call_id == call_id:
+                return ahead + 1
+            if not c.offered_to:
+                ahead += 1
+        raise DomainError(f"call {call_id} is not waiting in queue {self.queue_id}")
+
     def find(self, call_id: str) -> Caller | None:
         """The waiting caller with this call id, if any."""
         return next((c for c in self.waiting if c.call_id == call_id), None)

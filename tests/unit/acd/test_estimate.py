@@ -12,6 +12,8 @@ from appliance.acd.queue import Member, Queue, QueueConfig
 from appliance.domain.clock import ManualClock
 from appliance.domain.errors import DomainError
 
+from .helpers import build
+
 
 def test_position_based_formula() -> None:
     history = [100.0, 140.0, 120.0, 90.0, 150.0]  # mean 120
@@ -107,3 +109,13 @@ def test_estimates_agree_with_what_really_happened() -> None:
     assert abs(acc.mean_error_s) < 0.10 * mean_wait  # no systematic over- or under-promise
     assert acc.mean_abs_error_s < 0.40 * mean_wait
     assert acc.within_tolerance > 0.5
+
+
+def test_a_caller_ringing_an_agent_no_longer_counts_ahead() -> None:
+    d, _ = build(QueueConfig("q", default_aht_s=60), ["a"])
+    d.join("q", "c1", "0600")
+    d.join("q", "c2", "0601")
+    d.step()  # c1 rings agent a
+    assert d.queue("q").position("c2") == 2
+    est = estimate_for_call(d, "q", "c2")
+    assert est.position == 1 and est.seconds == 60.0  # the next to be served, one handle time away
