@@ -134,13 +134,26 @@ class Health:
     thermal: Path = THERMAL
     meminfo: Path = MEMINFO
     probe_sip: Callable[[str, int, float], int | None] = field(default=options_ping)
+    probe_every_s: float = 2.0  # one OPTIONS per this many seconds however often the page is read
+    _probe: tuple[float, int | None] | None = field(default=None, init=False, repr=False)
+    _probe_lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
+
+    async def _sip_code(self, ip: str, port: int) -> int | None:
+        """The edge's OPTIONS answer, probed at most every `probe_every_s` (a status page polled by
+        many browsers must not flood Kamailio, whose flood ban would then block the box itself)."""
+        async with self._probe_lock:
+            now = self.ctl.clock.monotonic()
+            if self._probe is None or now - self._probe[0] >= self.probe_every_s:
+                code = await asyncio.to_thread(self.probe_sip, ip, port, 0.3)
+                self._probe = (self.ctl.clock.monotonic(), code)
+            return self._probe[1]
 
     async def snapshot(self) -> dict[str, Any]:
         """The whole status document."""
         ctl = self.ctl
         s = ctl.settings
         ip = "127.0.0.1" if s.sip_ip == "0.0.0.0" else s.sip_ip
-        code = await asyncio.to_thread(self.probe_sip, ip, s.sip_port, 0.3)
+        code = await self._sip_code(ip, s.sip_port)
         disk = shutil.disk_usage(s.data_dir if s.data_dir.exists() else ".")
         load = os.getloadavg()
         cores = os.cpu_count() or 1

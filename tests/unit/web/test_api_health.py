@@ -46,6 +46,7 @@ async def test_system_api_and_page(box: Box) -> None:
     run.mkdir(parents=True, exist_ok=True)
     (run / "modem.json").write_text(json.dumps({"state": "ready", "operator": "Partner", "signal": {"rssi_dbm": -60}}))
     health.probe_sip = lambda ip, port, timeout: 200
+    box.clock.advance(health.probe_every_s)  # the edge is probed at most once per window
     s = (await sup.get("/api/v1/system")).json()
     assert s["sip_edge"] == {"state": "up", "address": f"127.0.0.1:{box.ctl.settings.sip_port}", "options_code": 200,
                              "last_event": None}
@@ -55,6 +56,20 @@ async def test_system_api_and_page(box: Box) -> None:
     agent = await box.login("agent")
     assert (await agent.get("/api/v1/system")).status_code == 403
     assert (await agent.get("/system")).status_code == 403
+
+
+async def test_the_edge_is_probed_once_per_window_however_often_the_status_is_read(box: Box) -> None:
+    health = box.app.state.services.health
+    probes: list[str] = []
+    health.probe_sip = lambda ip, port, timeout: probes.append(ip) or 200
+    sup = await box.login("sup")
+    for _ in range(5):
+        assert (await sup.get("/api/v1/system")).json()["sip_edge"]["state"] == "up"
+    assert len(probes) == 1
+    health.probe_sip = lambda ip, port, timeout: probes.append(ip) or None
+    box.clock.advance(health.probe_every_s)
+    assert (await sup.get("/api/v1/system")).json()["sip_edge"]["state"] == "down"
+    assert len(probes) == 2
 
 
 async def test_live_log_is_admin_only_and_bounded(box: Box) -> None:
