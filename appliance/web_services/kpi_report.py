@@ -8,6 +8,7 @@ board per interval, so a report and the live wallboard count the same way. Agent
 from __future__ import annotations
 
 import dataclasses
+import functools
 import typing
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -51,22 +52,28 @@ _AGENT_EVENT_TYPES: dict[str, type[AgentEvent]] = {
 }
 
 
+@functools.cache
+def _shape(cls: type[Any]) -> tuple[tuple[str, bool], ...]:
+    """(field name, is a Destination) per field of an event class (type hints are slow to resolve)."""
+    hints = typing.get_type_hints(cls)
+    return tuple((f.name, hints.get(f.name) is Destination) for f in dataclasses.fields(cls))
+
+
 def decode(type_name: str, data: dict[str, Any]) -> AcdEvent | None:
     """Rebuild a logged event from its type name and JSON fields; None for a type this code does not know."""
     cls: type[Any] | None = _QUEUE_EVENT_TYPES.get(type_name) or _AGENT_EVENT_TYPES.get(type_name)
     if cls is None:
         return None
-    hints = typing.get_type_hints(cls)
     kwargs: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
-        if f.name not in data:
+    for name, is_destination in _shape(cls):
+        if name not in data:
             continue
-        value = data[f.name]
-        if hints.get(f.name) is Destination:
+        value = data[name]
+        if is_destination:
             value = Destination.parse(str(value))
         elif isinstance(value, list):
             value = tuple(value)
-        kwargs[f.name] = value
+        kwargs[name] = value
     try:
         ev: AcdEvent = cls(**kwargs)
     except TypeError as exc:  # a field missing from an old row
