@@ -8,7 +8,6 @@ board per interval, so a report and the live wallboard count the same way. Agent
 from __future__ import annotations
 
 import dataclasses
-import functools
 import typing
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -52,11 +51,13 @@ _AGENT_EVENT_TYPES: dict[str, type[AgentEvent]] = {
 }
 
 
-@functools.cache
 def _shape(cls: type[Any]) -> tuple[tuple[str, bool], ...]:
     """(field name, is a Destination) per field of an event class (type hints are slow to resolve)."""
     hints = typing.get_type_hints(cls)
     return tuple((f.name, hints.get(f.name) is Destination) for f in dataclasses.fields(cls))
+
+
+_SHAPES = {name: _shape(c) for name, c in (*_QUEUE_EVENT_TYPES.items(), *_AGENT_EVENT_TYPES.items())}
 
 
 def decode(type_name: str, data: dict[str, Any]) -> AcdEvent | None:
@@ -65,7 +66,7 @@ def decode(type_name: str, data: dict[str, Any]) -> AcdEvent | None:
     if cls is None:
         return None
     kwargs: dict[str, Any] = {}
-    for name, is_destination in _shape(cls):
+    for name, is_destination in _SHAPES[type_name]:
         if name not in data:
             continue
         value = data[name]
