@@ -71,14 +71,19 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def cmd_firmware_bridge(args: argparse.Namespace) -> int:
     """Run the modem manager on the configured serial port."""
-    from firmware_bridge.service import run_bridge
+    from firmware_bridge.service import VoiceSettings, run_bridge
 
     settings = _settings(args)
     _logging(settings.log_level)
     modem = dict(settings.extra.get("modem") or {})
     port = args.modem_port or modem.get("port")
     profile = args.modem_profile or modem.get("profile") or "quectel"
-    return asyncio.run(run_bridge(port, profile, settings.run_dir / "modem.json"))
+    try:
+        voice = VoiceSettings.from_settings(modem, settings.sip_port)
+    except ValueError as exc:
+        print(f"firmware-bridge: {exc}", file=sys.stderr)
+        return 2
+    return asyncio.run(run_bridge(port, profile, settings.run_dir / "modem.json", voice=voice))
 
 
 def cmd_fleet(args: argparse.Namespace) -> int:

@@ -15,15 +15,18 @@ import contextlib
 import json
 import logging
 import signal
-from dataclasses import asdict, is_dataclass
+from dataclasses import asdict, dataclass, is_dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from firmware_bridge.link import ControllerLink, LinkConfig, Spool
 from firmware_bridge.modem import Modem, ModemEvent
 from firmware_bridge.profiles import get_profile
 from firmware_bridge.sms_at import SmsService
+
+if TYPE_CHECKING:
+    from firmware_bridge.voice.gateway import VoiceGateway
 
 log = logging.getLogger(__name__)
 
@@ -66,15 +69,52 @@ async def _link_config(data_dir: Path, stop: asyncio.Event) -> LinkConfig | None
     return None
 
 
+@dataclass(frozen=True)
+class VoiceSettings:
+    """The GSM voice gateway's settings: the modem's PCM port and the SIP side."""
+
+    pcm_port: str
+    sip_port: int
+    did: str
+    edge_sip_port: int
+
+    @classmethod
+    def from_settings(cls, modem: dict[str, Any], edge_sip_port: int) -> VoiceSettings | None:
+        """From `extra.modem.voice` ({"pcm_port", "sip_port", "did"}); None when voice is off."""
+        voice = modem.get("voice")
+        if not voice:
+            return None
+        if not isinstance(voice, dict) or not voice.get("pcm_port") or not voice.get("did"):
+            raise ValueError("extra.modem.voice needs pcm_port and did (and optionally sip_port)")
+        sip_port = int(voice.get("sip_port", 5080))
+        if not 1 <= sip_port <= 65535 or sip_port == edge_sip_port:
+            raise ValueError(f"extra.modem.voice.sip_port {sip_port} is not a free port of its own")
+        did = str(voice["did"])
+        if not did.lstrip("+").isdigit():
+            raise ValueError(f"extra.modem.voice.did {did!r} is not a phone number")
+        return cls(str(voice["pcm_port"]), sip_port, did, edge_sip_port)
+
+    def gateway(self, modem: Modem) -> VoiceGateway:
+        """The gateway (pjsua2 is imported only when voice is configured: SMS-only boxes need none)."""
+        from firmware_bridge.voice.gateway import GatewayConfig, VoiceGateway
+
+        config = GatewayConfig(sip_port=self.sip_port, did=self.did,
+                               inbound_uri=f"sip:{{did}}@127.0.0.1:{self.edge_sip_port}")
+        return VoiceGateway(modem, self.pcm_port, config)
+
+
 class Bridge:
     """The modem, its SMS service and the controller link, wired as the bridge process runs them."""
 
     def __init__(self, port: str, profile: str, status_path: Path, link: LinkConfig, spool_dir: Path, *,
-                 modem_options: dict[str, Any] | None = None, link_options: dict[str, Any] | None = None) -> None:
+                 modem_options: dict[str, Any] | None = None, link_options: dict[str, Any] | None = None,
+                 voice: VoiceSettings | None = None) -> None:
         self.status_path = status_path
         self.link = ControllerLink(link, Spool(spool_dir), **(link_options or {}))
         self.modem = Modem(port, get_profile(profile), **(modem_options or {}))
         self.sms = SmsService(self.modem, self.link.store_inbound, self.link.store_report)
+        # GSM voice: a SIP trunk of kind gsm at 127.0.0.1:<voice sip_port> (docs/gsm-voice.md).
+        self.voice = None if voice is None else voice.gateway(self.modem)
         self.modem.add_listener(self._on_event)
 
     def _on_event(self, event: ModemEvent) -> None:
@@ -89,10 +129,14 @@ class Bridge:
         self.link.start(self.sms)
         self.sms.start()
         await self.modem.start()
+        if self.voice is not None:
+            await self.voice.start()
         write_status(self.status_path, self.modem)
 
     async def stop(self) -> None:
         """Stop everything; spooled items stay on disk for the next start."""
+        if self.voice is not None:
+            await self.voice.stop()
         await self.sms.stop()
         await self.modem.stop()
         await self.link.stop()
@@ -100,7 +144,7 @@ class Bridge:
 
 
 async def run_bridge(port: str | None, profile: str, status_path: Path, *,
-                     link: LinkConfig | None = None) -> int:
+                     link: LinkConfig | None = None, voice: VoiceSettings | None = None) -> int:
     """Run until SIGINT/SIGTERM; return the exit code."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -116,7 +160,7 @@ async def run_bridge(port: str | None, profile: str, status_path: Path, *,
     config = link or await _link_config(data_dir, stop)
     if config is None:
         return 0
-    bridge = Bridge(port, profile, status_path, config, data_dir / "spool" / "sms")
+    bridge = Bridge(port, profile, status_path, config, data_dir / "spool" / "sms", voice=voice)
     await bridge.start()
     try:
         await stop.wait()
