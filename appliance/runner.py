@@ -43,7 +43,7 @@ async def _wait_socket(settings: Settings, timeout: float = 30.0) -> None:
 
 
 def child_specs(settings: Settings, config_path: str) -> list[ChildSpec]:
-    """Controller, Kamailio, then the media workers."""
+    """Controller, Kamailio, the media workers, and the firmware bridge when a modem is configured."""
     dd = str(settings.data_dir)
 
     async def controller_ready() -> None:
@@ -65,6 +65,8 @@ def child_specs(settings: Settings, config_path: str) -> list[ChildSpec]:
         specs.append(
             ChildSpec(f"worker-w{i}", python_argv("worker", "--name", f"w{i}", "--data-dir", dd), group="workers")
         )
+    if (settings.extra.get("modem") or {}).get("port"):
+        specs.append(ChildSpec("firmware-bridge", python_argv("firmware-bridge", "--data-dir", dd)))
     return specs
 
 
