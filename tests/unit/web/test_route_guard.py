@@ -17,7 +17,11 @@ PUBLIC = {("GET", "/healthz"), ("POST", "/api/v1/setup"), ("POST", "/api/v1/sess
 AGENT = {("GET", "/api/v1/me"), ("POST", "/api/v1/me/token"), ("DELETE", "/api/v1/session"),
          ("GET", "/api/v1/status"), ("GET", "/status"), ("POST", "/logout"),
          ("GET", "/api/v1/me/agent"), ("POST", "/api/v1/me/agent"), ("GET", "/desk"), ("POST", "/desk"),
-         ("GET", "/api/v1/me/call"), ("POST", "/api/v1/me/dispositions"), ("POST", "/desk/disposition")}
+         ("GET", "/api/v1/me/call"), ("POST", "/api/v1/me/dispositions"), ("POST", "/desk/disposition"),
+         # SMS agents answer conversations (api_sms.py, the SMS engineer's routes)
+         ("GET", "/api/v1/sms/conversations"), ("GET", "/api/v1/sms/conversations/{conv_id}"),
+         ("POST", "/api/v1/sms/conversations/{conv_id}/reply"), ("POST", "/api/v1/sms/conversations/{conv_id}/close"),
+         ("GET", "/api/v1/sms/history")}
 # Not pages: a scraper or script calls these, so a refusal is a 401/403 JSON body, never a redirect.
 MACHINE = {("GET", "/metrics")}
 SAMPLE = {"number": "101", "user_id": "1", "recording_id": "1"}
