@@ -82,4 +82,7 @@ async def exposition(ctl: Controller) -> str:
     if ctl.settings.extra.get("cloud"):
         out.family("appliance_sync_backlog", "gauge", "Events in the cloud outbox awaiting the broker's ack.",
                    [({}, await sync_backlog(ctl))])
+    if ctl.sms is not None:  # the SMS channel and the modem's health (signal, state, report age)
+        for family in await ctl.sms.families():
+            out.family(*family)
     return out.text()

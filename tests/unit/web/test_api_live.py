@@ -147,6 +147,8 @@ async def test_metrics_for_loopback_and_supervisor_tokens_only(acd: Box) -> None
     assert 'appliance_agents{state="available"} 1' in lines and 'appliance_agents{state="logged_out"} 1' in lines
     assert "# TYPE appliance_queue_answered_total counter" in lines
     assert not any(line.startswith("appliance_sync_backlog") for line in lines)  # cloud is off
+    assert "appliance_modem_up 0" in lines  # the SMS channel's and modem's families (no bridge report yet)
+    assert 'appliance_sms_conversations{state="waiting"} 0' in lines
     lan = acd.client("192.0.2.50")
     r = await lan.get("/metrics")
     assert r.status_code == 401 and r.json()["error_id"] == "not_logged_in"
