@@ -66,7 +66,7 @@ async def run_callback(svc: QueueService, offer: Offer) -> None:
     finally:
         await _settle(svc, offer.call_id, lost=cause == WORKER_LOST)
         await m.hangup_all(s)
-        await m._end(s, code, cause)  # the manager has no public end for an originated session
+        await m.end(s, code, cause)
 
 
 async def _callback(svc: QueueService, s: Session, offer: Offer, number: str) -> None:

@@ -316,10 +316,13 @@ class SessionManager:
         session.service, session.target = service, target
         await flow(session)
 
-    async def start_recording(self, session: Session, parties: list[str], legs: list[str]) -> None:
-        """Record each party's leg (merged to one stereo WAV and indexed when the worker closes it)."""
+    async def start_recording(self, session: Session, parties: list[str], legs: list[str], suffix: str = "") -> None:
+        """Record each party's leg (merged to one stereo WAV and indexed when the worker closes it);
+        `suffix` names a later recording of the same call (after a transfer) apart from the first."""
         link, _ = self.need(session)
         base = self.recording_base(session)
+        if suffix:
+            base = base.with_name(f"{base.name}-{suffix}")
         started = self.clock.now()
         self.indexer.note_started(base, session.call_id, parties, started)
         data = await link.command("record", legs=legs, path_base=str(base))
@@ -438,6 +441,10 @@ class SessionManager:
                 await asyncio.wait_for(session.legs_gone.wait(), timeout)
             except TimeoutError:
                 log.warning("session %s: legs %s not reported ended in %.0f s", session.call_id, session.live, timeout)
+
+    async def end(self, session: Session, code: int, cause: str) -> None:
+        """Close a session that has no flow task of its own (an originated callback): CDR, slots."""
+        await self._end(session, code, cause)
 
     async def _end(self, session: Session, code: int, cause: str) -> None:
         if session.state is not SessionState.ENDED:

@@ -333,19 +333,10 @@ class CallFeatures:
     async def record_pair(self, call: LiveCall, parties: list[str], legs: list[str]) -> None:
         """Record the new pair as another recording of the same call (indexed with its call id)."""
         s, m = call.session, self.sessions
-        link, _ = m.need(s)
-        base = m.recording_base(s)
-        base = base.with_name(f"{base.name}-x{call.transfers}")
-        started = m.clock.now()
-        m.indexer.note_started(base, s.call_id, parties, started)
         try:
-            data = await link.command("record", legs=legs, path_base=str(base))
+            await m.start_recording(s, parties, legs, suffix=f"x{call.transfers}")
         except RpcError as exc:
             log.warning("call %s: recording after transfer failed: %s", s.call_id, exc)
-            return
-        # SessionManager indexes a recording when the worker closes it; it has no public
-        # way yet to start one under another file name (asked for in the report).
-        m._recordings[(link.name, str(data["recording"]))] = (s.call_id, parties, started)
 
     async def talk(self, call: LiveCall) -> None:
         """After a takeover: until the caller or the current party hangs up (parties may change)."""
