@@ -217,6 +217,16 @@ class Dispatcher:
             cb.move(CallbackState.QUEUED)
         return out
 
+    def withdraw(self, call_id: str, agent_id: str) -> Outcome:
+        """An offered agent was never rung (no room for one more leg): released, no miss counted."""
+        _, caller = self._waiting(call_id)
+        if agent_id not in caller.offered_to:
+            raise DomainError(f"call {call_id} was not offered to agent {agent_id}")
+        out = Outcome()
+        out.events += self.agents[agent_id].release(call_id)
+        caller.offered_to = tuple(a for a in caller.offered_to if a != agent_id)
+        return out
+
     def hangup(self, call_id: str, *, transfer_to: str = "") -> Outcome:
         """An answered call ended (or the agent transferred it away): wrap-up starts."""
         talk = self._talking.pop(call_id, None)

@@ -210,7 +210,23 @@ class WaitingCaller:
 
     async def _offer(self, agents: list[str], timeout: float) -> WaitResult | None:
         d = self.svc.dispatcher
-        got = await ring_agents(self.m, self.s, agents, timeout, self.s.caller)
+        # Ring-all offers several agents: each needs a leg on this worker beyond the 2 the
+        # session holds. Take what the worker has room for; agents that do not fit are
+        # released without a miss (they are offered again at the next step).
+        extra = len(agents) - 1
+        while extra > 0 and not self.m.placement.add_legs(self.s.call_id, extra):
+            extra -= 1
+        if len(agents) > 1 + extra:
+            out = Outcome()
+            for agent in agents[1 + extra:]:
+                out.extend(d.withdraw(self.s.call_id, agent))
+            await self.svc.apply(out)
+            agents = agents[: 1 + extra]
+        try:
+            got = await ring_agents(self.m, self.s, agents, timeout, self.s.caller)
+        finally:
+            if extra:
+                self.m.placement.remove_legs(self.s.call_id, extra)
         if got is None:
             out = Outcome()
             for agent in agents:

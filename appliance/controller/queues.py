@@ -70,9 +70,6 @@ def queue_from_row(row: QueueRow) -> Queue:
         strategy = Strategy(row.strategy)
     except ValueError:
         raise DomainError(f"queue {row.number}: unknown strategy {row.strategy!r}") from None
-    if strategy is Strategy.RING_ALL:
-        # One agent leg at a time fits the 2 legs a queue session reserves on a worker.
-        raise DomainError(f"queue {row.number}: ringall is not wired to calls yet")
     try:
         join_empty, leave_when_empty = EmptyRule(row.join_empty), EmptyRule(row.leave_when_empty)
     except ValueError as exc:

@@ -11,6 +11,7 @@ from appliance.acd.agent import Agent
 from appliance.acd.queue import Member, Queue, QueueConfig, Strategy
 from appliance.acd.strategies import Candidate, choose
 from appliance.domain.clock import ManualClock
+from appliance.domain.errors import DomainError
 
 from .helpers import build, serve_one
 
@@ -78,6 +79,21 @@ def test_ring_all_rings_every_free_member_and_releases_the_rest() -> None:
     out = d.answered("c1", "b")
     assert d.agent("a").is_available() and d.agent("b").state.value == "on_call"
     assert [type(e).__name__ for e in out.events] == ["AgentAnswered", "AgentReleased", "CallAnswered"]
+
+
+def test_an_offered_agent_who_could_not_be_rung_is_withdrawn_without_a_miss() -> None:
+    d, _ = build(QueueConfig("q", strategy=Strategy.RING_ALL), ["a", "b", "c"])
+    d.join("q", "c1", "1")
+    [offer] = d.step().offers
+    assert offer.agent_ids == ("a", "b", "c")
+    out = d.withdraw("c1", "c")  # the worker had room for two agent legs only
+    assert [type(e).__name__ for e in out.events] == ["AgentReleased"]
+    assert d.agent("c").is_available() and d.agent("c").misses == 0
+    d.no_answer("c1", "a")
+    d.no_answer("c1", "b")
+    assert (d.agent("a").misses, d.agent("b").misses) == (1, 1)
+    with pytest.raises(DomainError, match="not offered"):
+        d.withdraw("c1", "c")
 
 
 def test_random_is_deterministic_for_a_seed_and_reaches_everyone() -> None:
