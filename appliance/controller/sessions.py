@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import logging
 import re
+import secrets
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -22,7 +23,16 @@ from typing import TYPE_CHECKING, Any
 from appliance.controller.recordings import RecordingIndexer
 from appliance.controller.rpc import RpcError, WorkerLink
 from appliance.domain.clock import Clock
-from appliance.domain.dialplan import Directory, MediaService, ToMedia, hunt_order
+from appliance.domain.dialplan import (
+    LEGS_NEEDED,
+    Directory,
+    MediaService,
+    Reject,
+    ToExtension,
+    ToMedia,
+    hunt_order,
+    route,
+)
 from appliance.domain.placement import Placement
 from appliance.domain.session_state import SessionState, transition
 from appliance.storage.calls import CallStore
@@ -34,6 +44,7 @@ log = logging.getLogger(__name__)
 
 WORKER_LOST = "worker_lost"
 MAX_EARLY_LEGS = 256
+CLICK_RING_S = 30  # how long click-to-call rings the agent's phone, then the number
 
 Flow = Callable[["Session"], Awaitable[None]]
 RouteSource = Callable[[], dict[str, ToMedia]]
@@ -103,6 +114,7 @@ class SessionManager:
         self.flows: dict[MediaService, Flow] = {
             MediaService.ECHO: self._echo,
             MediaService.RING_GROUP: self._ring_group,
+            MediaService.CLICK_TO_CALL: self._click_to_call,
         }
         # Numbers owned by features (IVR and DID numbers, voicemail access, park slots):
         # each source is asked again whenever the directory is set.
@@ -156,6 +168,25 @@ class SessionManager:
             self.sessions[call_id] = Session(call_id, service, target, caller, worker, self.clock.now())
             await self.store.cdr_open(call_id, service.value, caller, target, self.clock.now(), worker)
         return self.links[worker].hello.sip
+
+    async def originate(self, extension: str, number: str) -> str | None:
+        """Click-to-call: ring `extension`'s desk phone from a worker, then dial `number` as if the
+        extension had dialed it (same routing, toll-fraud rules and CDR). Returns the session id,
+        or None when no worker has room."""
+        sid = f"c2c-{secrets.token_hex(8)}"
+        worker = self.placement.place(sid, LEGS_NEEDED[MediaService.CLICK_TO_CALL], self.clock.monotonic())
+        if worker is None or worker not in self.links:
+            if worker is not None:
+                self.placement.release(sid)
+            return None
+        self.placement.arrived(sid)
+        session = Session(sid, MediaService.CLICK_TO_CALL, number, extension, worker, self.clock.now())
+        session.link = self.links[worker]
+        self.sessions[sid] = session
+        await self.store.cdr_open(sid, MediaService.CLICK_TO_CALL.value, extension, number, session.started, worker)
+        session.set_state(SessionState.ANSWERING)
+        session.task = asyncio.create_task(self._run(session), name=f"session-{sid}")
+        return sid
 
     async def edge_failed(self, call_id: str, code: int) -> None:
         """The edge reports the INVITE to the worker failed before reaching it."""
@@ -292,6 +323,40 @@ class SessionManager:
                 return
             return
         raise CallEnded(480, "no_answer")
+
+    async def _click_to_call(self, session: Session) -> None:
+        """The agent's phone first (it shows the number to be called); when it answers, the number."""
+        link = session.link
+        if link is None:
+            raise RuntimeError(f"session {session.call_id} has no worker")
+        data = await link.command("dial", uri=f"sip:{session.caller}@{self.edge_uri}",
+                                  from_uri=f"sip:{session.target}@{self.edge_uri}", timeout_s=CLICK_RING_S)
+        leg = str(data["leg"])
+        session.caller_leg = leg
+        self.track(session, leg)
+        try:
+            await self.wait_for(session, {"leg_answered"}, leg, timeout=CLICK_RING_S + 5)
+        except TimeoutError:
+            raise CallEnded(480, "agent_no_answer") from None
+        except CallEnded:
+            raise CallEnded(480, "agent_no_answer") from None
+        session.caller_answered = True
+        decision = route(session.target, session.caller, self.directory)
+        if isinstance(decision, Reject):
+            raise CallEnded(decision.code, f"click_to_call_{decision.code}")
+        if isinstance(decision, ToMedia):
+            await self.hand_over(session, decision.service, decision.target)
+            return
+        assert isinstance(decision, ToExtension)
+        session.set_state(SessionState.HUNTING)
+        other = await self.ring(session, decision.extension, CLICK_RING_S)
+        if other is None:
+            raise CallEnded(480, "no_answer")
+        await link.command("bridge", a=leg, b=other)
+        await self.start_recording(session, [session.caller, decision.extension], [leg, other])
+        await self.mark_answered(session, decision.extension)
+        session.set_state(SessionState.CONNECTED)
+        await self.until_any_ends(session, {leg, other})
 
     async def answer_caller(self, session: Session) -> None:
         """Answer the caller's leg with 200 once; later calls (after a hand-over) do nothing."""

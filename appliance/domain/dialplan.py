@@ -30,6 +30,7 @@ class MediaService(Enum):
     VOICEMAIL_MAIN = "voicemail_main"  # listen to one's messages (PIN)
     PARK = "park"  # park or retrieve a call in a slot
     OUTBOUND = "outbound"  # an external number over a trunk (SIP, then GSM)
+    CLICK_TO_CALL = "click_to_call"  # the box rings an agent's desk phone, then dials the number
 
 
 # Call legs a session of each service will hold at most on its worker: the caller's leg
@@ -45,6 +46,7 @@ LEGS_NEEDED: dict[MediaService, int] = {
     MediaService.VOICEMAIL_MAIN: 1,
     MediaService.PARK: 2,
     MediaService.OUTBOUND: 2,
+    MediaService.CLICK_TO_CALL: 2,
 }
 
 

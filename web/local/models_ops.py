@@ -119,3 +119,17 @@ class LogLinePublic(BaseModel):
     level: str
     logger: str
     message: str
+
+
+class ClickToCallCreate(_In):
+    """A number the agent's desk phone should call: digits, an optional leading +, * and #."""
+
+    number: str = Field(pattern=r"^\+?[0-9*#]{2,32}$", description="an extension, a queue or an external number")
+
+
+class ClickToCallPublic(BaseModel):
+    """A click-to-call being placed: the desk phone rings first, then the number."""
+
+    call_id: str
+    extension: str
+    number: str

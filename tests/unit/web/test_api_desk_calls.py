@@ -79,3 +79,20 @@ async def test_disposition_refusals_write_nothing(acd: Box) -> None:
     assert await acd.rows("SELECT count(*) FROM desk_dispositions") == [(0,)]
     assert await acd.rows("SELECT count(*) FROM audit_log WHERE action = 'call.disposition'") == [(0,)]
     assert (await sup.get("/api/v1/me/call")).status_code == 204
+
+
+async def test_click_to_call_refusals_place_nothing(acd: Box) -> None:
+    agent = await acd.login("agent")  # linked to extension 102
+    before = await acd.rows("SELECT count(*) FROM cdrs")
+    for bad in ("", "1", "05012345x", "+" + "1" * 40, "sip:103@evil"):
+        r = await agent.post("/api/v1/me/click-to-call", json={"number": bad})
+        assert r.status_code == 422, (bad, r.text)
+    r = await agent.post("/api/v1/me/click-to-call", json={"number": "103", "extra": 1})
+    assert r.status_code == 422
+    r = await agent.post("/api/v1/me/click-to-call", json={"number": "103"})  # no media worker in a unit box
+    assert r.status_code == 409 and r.json()["error_id"] == "media_pool_full"
+    sup = await acd.login("sup")  # not linked to an extension
+    r = await sup.post("/api/v1/me/click-to-call", json={"number": "103"})
+    assert r.status_code == 409 and r.json()["error_id"] == "no_extension"
+    assert await acd.rows("SELECT count(*) FROM cdrs") == before
+    assert not acd.ctl.sessions.sessions and not acd.ctl.sessions.placement.load()

@@ -7,8 +7,15 @@ from dataclasses import asdict
 from fastapi import APIRouter, Response
 from fastapi.responses import RedirectResponse
 
+from appliance.web_services.errors import Conflict
 from web.local.deps import AnyUser, FormDep, ServicesDep
-from web.local.models_ops import DeskCallPublic, DispositionCreate, DispositionPublic
+from web.local.models_ops import (
+    ClickToCallCreate,
+    ClickToCallPublic,
+    DeskCallPublic,
+    DispositionCreate,
+    DispositionPublic,
+)
 
 router = APIRouter(tags=["live"])
 
@@ -37,3 +44,19 @@ async def desk_disposition(auth: AnyUser, form: FormDep, services: ServicesDep) 
     ext = await services.desk.extension_of(auth.user.id)
     await services.calls.dispose(auth.actor, ext, form.required("call_id"), form.required("code"), form.get("note"))
     return RedirectResponse("/desk?saved=1", status_code=303)
+
+
+@router.post("/api/v1/me/click-to-call", status_code=202)
+async def click_to_call(body: ClickToCallCreate, auth: AnyUser, services: ServicesDep) -> ClickToCallPublic:
+    """Call a number through the agent's desk phone: it rings first, then the number is dialed
+    with the extension's own routing and toll-fraud rules (the call's CDR says the outcome)."""
+    ext = await services.desk.extension_of(auth.user.id)
+    if ext is None:
+        raise Conflict("no_extension", "your user is not linked to an extension; ask an admin")
+    sessions = services.ctl.sessions
+    if any(s.caller == ext and s.service.value == "click_to_call" for s in sessions.sessions.values()):
+        raise Conflict("click_to_call_busy", f"extension {ext} is already placing a click-to-call", extension=ext)
+    call_id = await sessions.originate(ext, body.number)
+    if call_id is None:
+        raise Conflict("media_pool_full", "no media worker has room for the call now; try again shortly")
+    return ClickToCallPublic(call_id=call_id, extension=ext, number=body.number)
