@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import io
+import wave
 from datetime import UTC, datetime, timedelta
 
 from appliance.acd.events import AgentAnswered, CallerJoined
+from appliance.domain.dialplan import MediaService
 from appliance.storage.calls import CallStore
 from appliance.storage.queues import QueueStore
 from tests.unit.web.conftest import Box
 
 T0 = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
+
+
+def silence_wav(seconds: float) -> bytes:
+    """A mono 8 kHz 16-bit WAV of silence."""
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"\0\0" * int(8000 * seconds))
+    return buf.getvalue()
 
 
 async def queue_call(box: Box, call_id: str, number: str, agent: str, at: datetime) -> None:
@@ -96,3 +110,36 @@ async def test_click_to_call_refusals_place_nothing(acd: Box) -> None:
     assert r.status_code == 409 and r.json()["error_id"] == "no_extension"
     assert await acd.rows("SELECT count(*) FROM cdrs") == before
     assert not acd.ctl.sessions.sessions and not acd.ctl.sessions.placement.load()
+
+
+async def test_agent_hears_own_voicemail_on_the_desk_and_nobody_elses(acd: Box) -> None:
+    store = acd.ctl.sessions.flows[MediaService.VOICEMAIL].__self__.store  # type: ignore[attr-defined]
+    ids = {}
+    for mailbox in ("102", "103"):
+        folder = acd.ctl.settings.data_dir / "voicemail" / mailbox
+        folder.mkdir(parents=True)
+        (folder / "m-0.wav").write_bytes(silence_wav(1.0))
+        ids[mailbox] = await store.start_message(mailbox, "0501234567", f"c-{mailbox}", acd.clock.now(),
+                                                 f"voicemail/{mailbox}/m-0.wav")
+        await store.finish_message(ids[mailbox], 1.0)
+    agent = await acd.login("agent")  # linked to extension 102
+    box = (await agent.get("/api/v1/me/voicemail")).json()
+    assert box["mailbox"] == "102" and [m["id"] for m in box["messages"]] == [ids["102"]]
+    r = await agent.get(f"/api/v1/me/voicemails/{ids['102']}/audio")
+    assert r.status_code == 200 and r.headers["content-type"] == "audio/wav" and r.content[:4] == b"RIFF"
+    r = await agent.get(f"/api/v1/me/voicemails/{ids['103']}/audio")  # a colleague's message
+    assert r.status_code == 404 and r.json()["error_id"] == "voicemail_not_found"
+    page = (await agent.get("/desk")).text
+    assert f"/api/v1/me/voicemails/{ids['102']}/audio" in page and f"/voicemails/{ids['103']}/" not in page
+    assert "data-click-to-call" in page
+    sup = await acd.login("sup")  # no extension: no mailbox of its own
+    assert (await sup.get("/api/v1/me/voicemail")).json()["error_id"] == "no_extension"
+
+
+async def test_desk_call_form_refuses_a_bad_number(acd: Box) -> None:
+    agent = await acd.login("agent")
+    page = await agent.get("/desk")
+    csrf = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    r = await agent.post("/desk/call", data={"csrf_token": csrf, "number": "12; rm"})
+    assert r.status_code == 422 and "number" in r.text
+    assert not acd.ctl.sessions.sessions

@@ -18,7 +18,8 @@ AGENT = {("GET", "/api/v1/me"), ("POST", "/api/v1/me/token"), ("DELETE", "/api/v
          ("GET", "/api/v1/status"), ("GET", "/status"), ("POST", "/logout"),
          ("GET", "/api/v1/me/agent"), ("POST", "/api/v1/me/agent"), ("GET", "/desk"), ("POST", "/desk"),
          ("GET", "/api/v1/me/call"), ("POST", "/api/v1/me/dispositions"), ("POST", "/desk/disposition"),
-         ("POST", "/api/v1/me/click-to-call"),
+         ("POST", "/api/v1/me/click-to-call"), ("POST", "/desk/call"), ("GET", "/api/v1/me/voicemail"),
+         ("GET", "/api/v1/me/voicemails/{recording_id}/audio"),
          # SMS agents answer conversations (api_sms.py, the SMS engineer's routes)
          ("GET", "/api/v1/sms/conversations"), ("GET", "/api/v1/sms/conversations/{conv_id}"),
          ("POST", "/api/v1/sms/conversations/{conv_id}/reply"), ("POST", "/api/v1/sms/conversations/{conv_id}/close"),

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from appliance.controller.voicemail import VoicemailError, VoicemailService, features_of
 from appliance.web_services.errors import Invalid, NotFound
-from web.local.deps import AdminUser, RowId, ServicesDep, SupervisorUser
+from web.local.deps import AdminUser, AnyUser, RowId, ServicesDep, SupervisorUser
 from web.local.services import Services
 
 router = APIRouter(prefix="/api/v1", tags=["voicemail"])
@@ -50,7 +50,12 @@ def voicemail(services: Services) -> VoicemailService:
 @router.get("/mailboxes/{number}")
 async def get_mailbox(number: str, _: SupervisorUser, services: ServicesDep) -> MailboxPublic:
     """A mailbox and its messages."""
-    vm, mailbox = voicemail(services), number
+    return await mailbox_public(services, number)
+
+
+async def mailbox_public(services: Services, mailbox: str) -> MailboxPublic:
+    """A mailbox and its messages as the API shows them."""
+    vm = voicemail(services)
     try:
         summary = await vm.summary(mailbox)
     except VoicemailError as exc:
@@ -75,7 +80,12 @@ async def put_pin(number: str, body: PinUpdate, _: AdminUser, services: Services
 @router.get("/voicemails/{recording_id}/audio")
 async def get_audio(recording_id: RowId, _: SupervisorUser, services: ServicesDep) -> FileResponse:
     """The message's WAV."""
-    vm, message_id = voicemail(services), recording_id
+    return await audio(services, recording_id)
+
+
+async def audio(services: Services, message_id: int) -> FileResponse:
+    """A message's WAV, or 404 when it is not (or no longer) there."""
+    vm = voicemail(services)
     msg = await vm.store.message(message_id)
     path = vm.data_dir / msg.path if msg is not None else None
     if msg is None or msg.state != "ready" or path is None or not path.exists():
@@ -88,3 +98,27 @@ async def delete_voicemail(recording_id: RowId, _: AdminUser, services: Services
     """Delete a message and its file (the owner's phone gets MWI)."""
     if await voicemail(services).delete_message(recording_id) is None:
         raise NotFound("voicemail_not_found", f"no voicemail {recording_id}", id=recording_id)
+
+
+async def my_mailbox(services: Services, user_id: int) -> str:
+    """The mailbox of the extension linked to this user (agents see only their own)."""
+    ext = await services.desk.extension_of(user_id)
+    if ext is None:
+        raise NotFound("no_extension", "your user is not linked to an extension; ask an admin")
+    return ext
+
+
+@router.get("/me/voicemail")
+async def get_my_mailbox(auth: AnyUser, services: ServicesDep) -> MailboxPublic:
+    """The caller's own mailbox (their linked extension's) and its messages, new first."""
+    return await mailbox_public(services, await my_mailbox(services, auth.user.id))
+
+
+@router.get("/me/voicemails/{recording_id}/audio")
+async def get_my_audio(recording_id: RowId, auth: AnyUser, services: ServicesDep) -> FileResponse:
+    """A message of the caller's own mailbox; another mailbox's message is 404, as if absent."""
+    mailbox = await my_mailbox(services, auth.user.id)
+    msg = await voicemail(services).store.message(recording_id)
+    if msg is None or msg.mailbox != mailbox:
+        raise NotFound("voicemail_not_found", f"no voicemail {recording_id}", id=recording_id)
+    return await audio(services, recording_id)

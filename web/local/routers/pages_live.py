@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 
 from appliance.web_services import metrics
-from appliance.web_services.errors import Invalid
+from appliance.web_services.errors import Invalid, NotFound
 from web.local.deps import AnyUser, FormDep, MetricsReader, ServicesDep, SupervisorUser, Tr
 from web.local.render import render
 from web.local.routers.api_live import board, staffing
+from web.local.routers.api_voicemail import mailbox_public
 
 router = APIRouter(include_in_schema=False)
 
@@ -27,7 +29,11 @@ async def desk_page(request: Request, auth: AnyUser, services: ServicesDep, tr: 
     """The agent's own state with log in / log out / pause / unpause buttons."""
     desk = await services.desk.state(auth.user.id)
     call = await services.calls.current(desk.extension) if desk.extension else None
-    return render(request, "desk.html", tr, auth, desk=desk, call=call)
+    mailbox = None
+    if desk.extension:
+        with contextlib.suppress(NotFound):
+            mailbox = await mailbox_public(services, desk.extension)
+    return render(request, "desk.html", tr, auth, desk=desk, call=call, mailbox=mailbox)
 
 
 @router.post("/desk")
