@@ -30,6 +30,10 @@ def wait_status(path: Path, pred: object, timeout: float = 20) -> dict[str, obje
 
 def test_bridge_reports_a_ready_modem_and_stops_cleanly(tmp_path: Path) -> None:
     (tmp_path / "sim").mkdir()
+    # The controller makes the internal token the bridge's link uses at its first start (the
+    # bridge waits for it); the controller itself need not run: messages wait in the spool.
+    (tmp_path / "d" / "secrets").mkdir(parents=True)
+    (tmp_path / "d" / "secrets" / "edge-token").write_text("t" * 32)
     with ModemSimulator("simcom", tmp_path / "sim") as sim:
         proc = subprocess.Popen(
             [sys.executable, "-m", "appliance.cli", "firmware-bridge", "--data-dir", str(tmp_path / "d"),
