@@ -29,6 +29,7 @@ from tests.support.appliance import Appliance, make_appliance
 from tests.support.audio import has_tone
 from tests.support.net import free_port
 from tests.support.phone import Phone
+from tests.support.sipp import sipp
 
 DID = "442071234599"
 # E.164 with '+': Kamailio URL-encodes it in the /route query (it once arrived as a space).
@@ -42,11 +43,12 @@ class Box:
 
     app: Appliance
     gateway_port: int
+    itsp_port: int  # a SIP trunk before the GSM one on the mobile route; a test's SIPp answers 503 there
     alice: Phone  # extension 101
     bob: Phone  # extension 102, auto-answering
 
 
-async def _preseed(data_dir: Path, gateway_port: int) -> None:
+async def _preseed(data_dir: Path, gateway_port: int, itsp_port: int) -> None:
     db = await open_db(data_dir / "appliance.db")
     try:
         store = TrunkStore(db, SecretBox(load_or_create_key(data_dir / "keys" / "trunks.key")))
@@ -54,8 +56,12 @@ async def _preseed(data_dir: Path, gateway_port: int) -> None:
                                     health_check=False), None, create=True)
         cid = {TrunkKind.GSM: CallerIdRule(CallerIdMode.KEEP),
                TrunkKind.SIP: CallerIdRule(CallerIdMode.KEEP)}
-        await store.put_route(OutboundRoute("national", r"0[1-9][0-9]{8}", ("gsm",), cid,
+        await store.put_route(OutboundRoute("national", r"0[1-6][0-9]{8}", ("gsm",), cid,
                                             record=False), create=True)
+        await store.put_trunk(Trunk("itsp", TrunkKind.SIP, "127.0.0.1", itsp_port, health_check=False),
+                              None, create=True)
+        await store.put_route(OutboundRoute("mobile", r"07[0-9]{8}", ("itsp", "gsm"), cid, record=False),
+                              create=True)
         await db.execute("INSERT INTO dids(did, destination) VALUES (?, 'extension:102')", (DID,))
         await db.commit()
     finally:
@@ -67,8 +73,8 @@ def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Box]:
     data_dir = Path(tmp_path_factory.mktemp("gsmbox")) / "data"
     data_dir.mkdir()
     (data_dir / "appliance.json").write_text(json.dumps({"extra": {}}))
-    gateway_port = free_port()
-    asyncio.run(_preseed(data_dir, gateway_port))
+    gateway_port, itsp_port = free_port(), free_port()
+    asyncio.run(_preseed(data_dir, gateway_port, itsp_port))
     app = make_appliance(data_dir, workers=2)
     app.start()
     try:
@@ -76,7 +82,7 @@ def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Box]:
             assert alice.register("101", app.passwords["101"], registrar=app.sip) == 200
             assert bob.register("102", app.passwords["102"], registrar=app.sip) == 200
             bob.auto_answer(True)
-            yield Box(app, gateway_port, alice, bob)
+            yield Box(app, gateway_port, itsp_port, alice, bob)
     finally:
         app.stop()
 
@@ -159,3 +165,52 @@ async def test_modem_reset_mid_call_ends_the_box_call_with_a_closed_cdr(
     assert ended.cause == "modem lost"
     cdr = await closed_cdr(box, "SELECT * FROM cdrs WHERE caller = ?", (caller,))
     assert cdr["answered_at"] is not None and cdr["ended_at"] is not None
+
+
+ITSP_503 = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="ITSP trunk down: 503 to every INVITE">
+  <recv request="INVITE"/>
+  <send><![CDATA[
+      SIP/2.0 503 Service Unavailable
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+  ]]></send>
+  <recv request="ACK"/>
+</scenario>
+"""
+
+
+async def test_sip_trunk_answering_503_fails_over_to_the_gsm_line(
+        box: Box, box_gateway: VoiceGateway, sim: ModemSimulator, modem: Modem,
+        gateway_events: Events, tmp_path: Path) -> None:
+    mobile = "0712345678"
+    scenario = tmp_path / "itsp_503.xml"
+    scenario.write_text(ITSP_503)
+    itsp = sipp(["-sf", str(scenario), "-i", "127.0.0.1", "-p", str(box.itsp_port), "-m", "1",
+                 "-timeout", "30s"], tmp_path, "itsp.log")
+    try:
+        call = await asyncio.to_thread(box.alice.call, f"sip:{mobile}@{box.app.sip}", "101")
+        await until(lambda: f"ATD{mobile};" in sim.received_commands, "ATD on the modem after the 503")
+        sim.remote_answer()
+        await asyncio.to_thread(box.alice.wait, call, "confirmed", 15)
+        heard = str(tmp_path / "alice.wav")
+        await asyncio.to_thread(box.alice.record_rx, call, heard)
+        await asyncio.to_thread(box.alice.send_tone, call, 440)
+        await until(lambda: len(sim.pcm_received) >= 8000 * 2 * 2, "2 s of audio at the modem")
+        await asyncio.to_thread(box.alice.hangup, call)
+        await asyncio.to_thread(box.alice.wait, call, "disconnected", 10)
+        assert await asyncio.to_thread(itsp.wait, 30) == 0, (tmp_path / "itsp.log").read_text(errors="replace")[-1500:]
+    finally:
+        if itsp.poll() is None:
+            itsp.kill()
+            itsp.wait()
+    await until(lambda: modem.calls.state is CallState.IDLE, "the GSM call to end")
+    assert has_tone(heard, 1000, start_s=0.5), "101 did not hear the GSM far end"
+    assert has_tone(pcm_wav(sim, tmp_path / "modem_fo.wav"), 440), "the far end did not hear 101"
+    cdr = await closed_cdr(box, "SELECT * FROM cdrs WHERE kind = 'outbound' AND callee = ?", (mobile,))
+    assert cdr["answered_by"] == "trunk:gsm"
