@@ -29,6 +29,7 @@ from appliance.controller.rpc import RpcServer
 from appliance.controller.sessions import SessionManager
 from appliance.controller.supervision import wire_call_features
 from appliance.controller.voicemail import wire as wire_ivr_voicemail
+from appliance.demo_modem import seed_simulated_line
 from appliance.domain.clock import Clock, SystemClock
 from appliance.domain.dialplan import MediaService
 from appliance.domain.placement import Placement
@@ -157,6 +158,7 @@ async def build_controller(settings: Settings, clock: Clock | None = None) -> Co
     sessions.directory = sessions.directory  # add the queue numbers to the dial plan
     if sessions.queues.rows:
         await prompts.prepare(["queue-welcome", MOH])
+    await seed_simulated_line(db, settings.data_dir, settings.extra.get("modem") or {})  # demo mode only
     await wire_ivr_voicemail(sessions, db, prompts, settings)  # IVRs, DIDs, voicemail, *97, MWI
     wire_call_features(sessions, prompts)  # transfer, parking 7001-7009, supervision
     edge = EdgeService(directory=directory, sessions=sessions, store=store, clock=clock)

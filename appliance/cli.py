@@ -43,6 +43,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         auth_fail_window_s=args.auth_fail_window, natping_interval=args.natping_interval,
     )
     _logging(settings.log_level)
+    if args.modem_sim:
+        from appliance.demo_modem import modem_settings
+
+        port = args.modem_sim_sip_port or settings.sip_port + 20
+        settings.extra["modem"] = modem_settings(args.modem_sim, settings.run_dir, port)
+        (settings.run_dir / "modemsim").mkdir(parents=True, exist_ok=True)
     settings.save()
     return asyncio.run(run_all(settings))
 
@@ -181,6 +187,11 @@ def build_parser() -> argparse.ArgumentParser:
     _common(rk)
     rk.add_argument("--ctl-socket", type=Path, default=None, help="where Kamailio's control socket goes")
     rk.set_defaults(func=cmd_render_kamailio)
+
+    run.add_argument("--modem-sim", default=None, choices=["quectel", "simcom", "huawei"],
+                     help="demo: the project's modem simulator is the box's GSM modem (SMS, calls)")
+    run.add_argument("--modem-sim-sip-port", type=int, default=None,
+                     help="SIP port of the GSM voice gateway in simulator mode (default: SIP port + 20)")
 
     fb = sub.add_parser("firmware-bridge", help="run the modem manager (serial ports)")
     _common(fb)

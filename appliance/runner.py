@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import sys
 import time
+from pathlib import Path
 
 import httpx
 
@@ -65,7 +67,21 @@ def child_specs(settings: Settings, config_path: str) -> list[ChildSpec]:
         specs.append(
             ChildSpec(f"worker-w{i}", python_argv("worker", "--name", f"w{i}", "--data-dir", dd), group="workers")
         )
-    if (settings.extra.get("modem") or {}).get("port"):
+    modem = settings.extra.get("modem") or {}
+    if modem.get("simulator"):  # demo: the simulator is the modem (appliance/demo_modem.py)
+        port = Path(str(modem["port"]))
+
+        async def simulator_ready() -> None:
+            for _ in range(200):
+                if port.exists():
+                    return
+                await asyncio.sleep(0.05)
+            raise TimeoutError(f"the modem simulator made no {port}")
+
+        specs.append(ChildSpec("modem-sim", [sys.executable, "-m", "firmware_bridge.simulator", "--profile",
+                                             str(modem.get("profile", "quectel")), "--dir", str(port.parent)],
+                               simulator_ready))
+    if modem.get("port"):
         specs.append(ChildSpec("firmware-bridge", python_argv("firmware-bridge", "--data-dir", dd)))
     return specs
 
