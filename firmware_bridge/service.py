@@ -24,6 +24,7 @@ from firmware_bridge.link import ControllerLink, LinkConfig, Spool
 from firmware_bridge.modem import Modem, ModemEvent
 from firmware_bridge.profiles import get_profile
 from firmware_bridge.sms_at import SmsService
+from firmware_bridge.usb import reenumerate
 
 if TYPE_CHECKING:
     from firmware_bridge.voice.gateway import VoiceGateway
@@ -111,7 +112,8 @@ class Bridge:
                  voice: VoiceSettings | None = None) -> None:
         self.status_path = status_path
         self.link = ControllerLink(link, Spool(spool_dir), **(link_options or {}))
-        self.modem = Modem(port, get_profile(profile), **(modem_options or {}))
+        options: dict[str, Any] = {"power_cycle": lambda: reenumerate(port, pause_s=0.5), **(modem_options or {})}
+        self.modem = Modem(port, get_profile(profile), **options)  # AT resets first, then USB re-enumeration
         self.sms = SmsService(self.modem, self.link.store_inbound, self.link.store_report)
         # GSM voice: a SIP trunk of kind gsm at 127.0.0.1:<voice sip_port> (docs/gsm-voice.md).
         self.voice = None if voice is None else voice.gateway(self.modem)
