@@ -41,11 +41,15 @@ class RingGroupView:
 
 
 def _taken(conn: sqlite3.Connection, number: str) -> str | None:
-    if conn.execute("SELECT 1 FROM extensions WHERE number = ?", (number,)).fetchone():
-        return "extension"
-    if conn.execute("SELECT 1 FROM ring_groups WHERE number = ?", (number,)).fetchone():
-        return "ring_group"
+    """What already answers this number (extension, ring group, queue, IVR, DID), if anything."""
+    for table, column, kind in (("extensions", "number", "extension"), ("ring_groups", "number", "ring_group"),
+                                ("queues", "number", "queue"), ("ivrs", "number", "ivr"), ("dids", "did", "did")):
+        if conn.execute(f"SELECT 1 FROM {table} WHERE {column} = ?", (number,)).fetchone():
+            return kind
     return None
+
+
+number_taken = _taken
 
 
 class DirectoryAdmin:

@@ -16,6 +16,7 @@ from appliance.web_services.desk_calls import DeskCalls
 from appliance.web_services.directory_admin import DirectoryAdmin
 from appliance.web_services.health import Health, LogBuffer
 from appliance.web_services.kpi_reports import KpiReports
+from appliance.web_services.queue_admin import QueueAdmin
 from appliance.web_services.reports import Reports
 from appliance.web_services.system import SystemAdmin
 from appliance.web_services.tx import Writer
@@ -55,6 +56,7 @@ class Services:
     health: Health
     calls: DeskCalls
     logs: LogBuffer
+    queues: QueueAdmin
 
     @classmethod
     def from_controller(cls, ctl: Controller) -> Services:
@@ -75,4 +77,5 @@ class Services:
             kpis=KpiReports(ctl.db, ctl.clock),
             health=Health(ctl, logs), logs=logs, calls=DeskCalls(ctl.db, writer, ctl.clock, lambda: ctl.queues),
             backup=BackupService(writer, ctl.clock, socket.gethostname(), lambda: reload_after_restore(ctl)),
+            queues=QueueAdmin(writer, ctl.clock, lambda: ctl.queues, lambda: ctl.sessions),
         )
