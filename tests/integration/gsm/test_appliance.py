@@ -1,9 +1,10 @@
 """The gateway as the box's GSM trunk: real Kamailio, controller and media workers.
 
-The appliance is preseeded with a trunk of kind gsm at the gateway's address, DID -> extension
-102 and a route 0XXXXXXXXX -> gsm. Inbound: a GSM call enters routing as a trunk call to the DID
-with the caller's number; outbound: extension 101 dials a national number, the OUTBOUND flow sends it to
-the gateway, the modem dials. A modem reset mid-call closes the CDR.
+The appliance is preseeded with a trunk of kind gsm at the gateway's address, DID -> IVR 810
+(no key pressed: extension 102) and a route 0XXXXXXXXX -> gsm. Inbound: a GSM call enters
+routing as a trunk call to the DID with the caller's number; outbound: extension 101 dials a
+national number, the OUTBOUND flow sends it to the gateway, the modem dials; a mobile number's
+SIP trunk answering 503 fails over to the GSM line. A modem reset mid-call closes the CDR.
 """
 
 from __future__ import annotations
@@ -62,7 +63,13 @@ async def _preseed(data_dir: Path, gateway_port: int, itsp_port: int) -> None:
                               None, create=True)
         await store.put_route(OutboundRoute("mobile", r"07[0-9]{8}", ("itsp", "gsm"), cid, record=False),
                               create=True)
-        await db.execute("INSERT INTO dids(did, destination) VALUES (?, 'extension:102')", (DID,))
+        # The GSM line's DID opens IVR 810: a caller who presses nothing is put through to 102.
+        menu = {"entry": "menu:main", "menus": {"main": {
+            "prompt": "say:Hello.", "options": {"1": "extension:102"}, "timeout_s": 1, "max_retries": 0,
+            "on_fail": "extension:102"}}}
+        await db.execute("INSERT INTO ivrs(number, name, language, config, updated_at)"
+                         " VALUES ('810', 'GSM line', 'en', ?, '')", (json.dumps(menu),))
+        await db.execute("INSERT INTO dids(did, destination) VALUES (?, 'ivr:810')", (DID,))
         await db.commit()
     finally:
         await db.close()
@@ -106,7 +113,7 @@ async def closed_cdr(box: Box, sql: str, args: tuple[str, ...]) -> dict[str, obj
     return dict(rows[-1])
 
 
-async def test_inbound_gsm_call_routed_as_trunk_call_to_did_extension_with_audio(
+async def test_inbound_gsm_call_through_the_ivr_to_an_extension_with_audio(
         box: Box, box_gateway: VoiceGateway, sim: ModemSimulator, modem: Modem,
         gateway_events: Events, tmp_path: Path) -> None:
     sim.incoming_call(CALLER)
@@ -117,7 +124,8 @@ async def test_inbound_gsm_call_routed_as_trunk_call_to_did_extension_with_audio
     await asyncio.to_thread(box.bob.record_rx, leg, heard)
     await asyncio.to_thread(box.bob.send_tone, leg, 440)
     await until(lambda: modem.calls.state is CallState.ACTIVE and sim.pcm_flowing, "GSM answered")
-    await until(lambda: len(sim.pcm_received) >= 8000 * 2 * 2, "2 s of audio at the modem")
+    talk_from = len(sim.pcm_received)  # the IVR answered the GSM call before 102 was rung
+    await until(lambda: len(sim.pcm_received) >= talk_from + 8000 * 2 * 3, "3 s of talk at the modem")
     sim.remote_hangup()  # the GSM caller hangs up
     await asyncio.to_thread(box.bob.wait, leg, "disconnected", 10)
     ended = await gateway_events.wait_for(lambda e: isinstance(e, GatewayCallEnded))
