@@ -55,14 +55,22 @@ class DidTarget:
 
     kind: str  # one of DID_KINDS
     target: str
+    priority: int = 0  # queue callers from this DID are served before lower priorities (a VIP line)
 
     @classmethod
     def parse(cls, text: str) -> DidTarget:
-        """Read 'queue:700', 'ivr:800', 'extension:101' or 'voicemail:101'."""
-        kind, _, target = text.strip().partition(":")
+        """Read 'queue:700', 'queue:700;priority=5', 'ivr:800', 'extension:101' or 'voicemail:101'."""
+        head, _, option = text.strip().partition(";")
+        kind, _, target = head.partition(":")
         if kind not in DID_KINDS or not target.strip():
             raise IvrError([f"bad DID destination {text!r}: use {', '.join(k + ':N' for k in DID_KINDS)}"])
-        return cls(kind, target.strip())
+        priority = 0
+        if option:
+            name, _, value = option.partition("=")
+            if kind != "queue" or name.strip() != "priority" or not value.strip().isdigit() or int(value) > 100:
+                raise IvrError([f"bad DID option {option!r}: only a queue takes ';priority=N' (0-100)"])
+            priority = int(value)
+        return cls(kind, target.strip(), priority)
 
 
 # ----- media helpers shared with voicemail -----
@@ -309,6 +317,7 @@ class IvrService:
                 await self.ring_extension(s, did.target, answered=False)
                 return
             if did.kind == "queue":
+                s.data["priority"] = did.priority
                 await self.manager.hand_over(s, MediaService.QUEUE, did.target)
                 return
             if did.kind == "voicemail":
