@@ -39,6 +39,7 @@ from firmware_bridge.calls import (
 )
 from firmware_bridge.clock import Clock, SystemClock
 from firmware_bridge.health import HealthEvent, ModemHealth, ModemState
+from firmware_bridge.plumbing import notify, spawn
 from firmware_bridge.profiles import Profile
 from firmware_bridge.ussd import UssdAnswer, decode_cusd, encode_request
 
@@ -442,24 +443,10 @@ class Modem:
 
     def _emit(self, events: list[HealthEvent] | list[CallStateChanged]) -> None:
         for event in events:
-            for listener in list(self._listeners):
-                try:
-                    listener(event)
-                except Exception:
-                    log.exception("modem listener failed on %r", event)
+            notify(self._listeners, event, "modem")
 
     def _spawn(self, coro: Awaitable[None]) -> None:
-        async def run() -> None:
-            try:
-                await coro
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("modem background task failed")
-
-        task = asyncio.create_task(run())
-        self._side_tasks.add(task)
-        task.add_done_callback(self._side_tasks.discard)
+        spawn(self._side_tasks, coro, "modem")
 
 
 def _one(response: Response, prefix: str) -> str:

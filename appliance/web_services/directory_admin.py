@@ -40,7 +40,7 @@ class RingGroupView:
     record: bool
 
 
-def _taken(conn: sqlite3.Connection, number: str) -> str | None:
+def number_taken(conn: sqlite3.Connection, number: str) -> str | None:
     """What already answers this number (extension, ring group, queue, IVR, DID), if anything."""
     for table, column, kind in (("extensions", "number", "extension"), ("ring_groups", "number", "ring_group"),
                                 ("queues", "number", "queue"), ("ivrs", "number", "ivr"), ("dids", "did", "did")):
@@ -49,7 +49,12 @@ def _taken(conn: sqlite3.Connection, number: str) -> str | None:
     return None
 
 
-number_taken = _taken
+def require_free_number(conn: sqlite3.Connection, number: str) -> None:
+    """Refuse (409 `number_taken`) a number something already answers."""
+    kind = number_taken(conn, number)
+    if kind:
+        raise Conflict("number_taken", f"{number} is already a {kind.replace('_', ' ')}",
+                       field="number", taken_by=kind)
 
 
 class DirectoryAdmin:
@@ -94,10 +99,7 @@ class DirectoryAdmin:
         password = generate_password()
 
         def go(conn: sqlite3.Connection) -> None:
-            kind = _taken(conn, number)
-            if kind:
-                raise Conflict("number_taken", f"{number} is already a {kind.replace('_', ' ')}",
-                               field="number", taken_by=kind)
+            require_free_number(conn, number)
             conn.execute(
                 "INSERT INTO extensions(number, display_name, ha1, realm) VALUES (?, ?, ?, ?)",
                 (number, name, ha1(number, self._realm, password), self._realm),
@@ -198,10 +200,7 @@ class DirectoryAdmin:
         rules.ring_seconds(ring_seconds)
 
         def go(conn: sqlite3.Connection) -> None:
-            kind = _taken(conn, number)
-            if kind:
-                raise Conflict("number_taken", f"{number} is already a {kind.replace('_', ' ')}",
-                               field="number", taken_by=kind)
+            require_free_number(conn, number)
             self._check_members(conn, members)
             conn.execute("INSERT INTO ring_groups(number, name, ring_seconds, record) VALUES (?, ?, ?, ?)",
                          (number, name, ring_seconds, int(record)))

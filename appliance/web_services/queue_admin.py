@@ -12,8 +12,8 @@ from appliance.domain.errors import DomainError
 from appliance.storage.queues import QueueRow, row_values
 from appliance.web_services import audit, rules
 from appliance.web_services.audit import Actor
-from appliance.web_services.directory_admin import number_taken
-from appliance.web_services.errors import Conflict, Invalid
+from appliance.web_services.directory_admin import require_free_number
+from appliance.web_services.errors import Invalid
 from appliance.web_services.tx import Writer
 
 if TYPE_CHECKING:
@@ -51,10 +51,7 @@ class QueueAdmin:
             raise Invalid("queue_invalid", str(exc)) from None
 
         def go(conn: sqlite3.Connection) -> None:
-            kind = number_taken(conn, row.number)
-            if kind:
-                raise Conflict("number_taken", f"{row.number} is already a {kind.replace('_', ' ')}",
-                               field="number", taken_by=kind)
+            require_free_number(conn, row.number)
             known = {str(r[0]) for r in conn.execute("SELECT number FROM extensions")}
             unknown = [m for m in row.members if m not in known]
             if unknown:

@@ -26,6 +26,7 @@ from firmware_bridge.calls import CallState, CallStateChanged
 from firmware_bridge.health import ModemState
 from firmware_bridge.modem import Modem, ModemEvent
 from firmware_bridge.pcm import PcmPort
+from firmware_bridge.plumbing import notify, spawn
 from firmware_bridge.voice.jitter import FrameQueue, interval_stats
 from firmware_bridge.voice.mapping import (
     Action,
@@ -405,24 +406,10 @@ class VoiceGateway:
     # --- plumbing ----------------------------------------------------------------------
 
     def _emit(self, event: GatewayEvent) -> None:
-        for listener in list(self._listeners):
-            try:
-                listener(event)
-            except Exception:
-                log.exception("gateway listener failed on %r", event)
+        notify(self._listeners, event, "gateway")
 
     def _spawn(self, coro: Awaitable[None]) -> None:
-        async def run() -> None:
-            try:
-                await coro
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("gateway task failed")
-
-        task = asyncio.ensure_future(run())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        spawn(self._tasks, coro, "gateway")
 
 
 __all__ = ["GatewayCallEnded", "GatewayCallStarted", "GatewayConfig", "VoiceGateway",

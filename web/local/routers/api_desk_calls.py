@@ -8,6 +8,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 
+from appliance.domain.dialplan import MediaService
 from appliance.web_services.errors import Conflict, Invalid
 from web.local.deps import AnyUser, FormDep, ServicesDep
 from web.local.models_ops import (
@@ -54,7 +55,7 @@ async def place_click_to_call(services: Services, user_id: int, number: str) -> 
     if ext is None:
         raise Conflict("no_extension", "your user is not linked to an extension; ask an admin")
     sessions = services.ctl.sessions
-    if any(s.caller == ext and s.service.value == "click_to_call" for s in sessions.sessions.values()):
+    if any(s.caller == ext and s.service is MediaService.CLICK_TO_CALL for s in sessions.sessions.values()):
         raise Conflict("click_to_call_busy", f"extension {ext} is already placing a click-to-call", extension=ext)
     call_id = await sessions.originate(ext, number)
     if call_id is None:
