@@ -34,6 +34,28 @@ def preseed_overflow_queue(data_dir: Path) -> None:
         conn.close()
 
 
+def preseeded_box(tmp_path_factory: pytest.TempPathFactory, name: str, workers: int,
+                  rows: list[tuple[str, tuple[object, ...]]]) -> Iterator[Appliance]:
+    """A started appliance whose database got these rows (SQL, args) before its first start."""
+    data_dir = Path(tmp_path_factory.mktemp(name)) / "data"
+    data_dir.mkdir()
+    db = data_dir / "appliance.db"
+    migrate_sync(db)
+    conn = sqlite3.connect(db)
+    try:
+        with conn:
+            for sql, args in rows:
+                conn.execute(sql, args)
+    finally:
+        conn.close()
+    app = make_appliance(data_dir, workers=workers)
+    app.start()
+    try:
+        yield app
+    finally:
+        app.stop()
+
+
 @pytest.fixture(scope="module")
 def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Appliance]:
     """One appliance for the module: 4 workers (a queue call holds 2 of a worker's 4 legs)."""

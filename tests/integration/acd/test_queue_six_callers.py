@@ -11,19 +11,17 @@ equals the count made here by hand from the answers' waits.
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from appliance.acd.kpi import KpiBoard
-from appliance.storage.db import migrate_sync
 from appliance.web_services.kpi_report import decode
+from tests.integration.acd.conftest import preseeded_box
 from tests.integration.acd.test_queue_calls import events, feature, last_id, login
-from tests.support.appliance import Appliance, make_appliance
+from tests.support.appliance import Appliance
 from tests.support.phone import Phone
 
 QUEUE = "700"
@@ -34,23 +32,9 @@ WRAP_UP_S = 5.0  # the demo queue's
 @pytest.fixture(scope="module")
 def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Appliance]:
     """Demo box (queue 700: members 102-105, wrap-up 5 s) plus the VIP DID, 4 workers."""
-    data_dir = Path(tmp_path_factory.mktemp("six")) / "data"
-    data_dir.mkdir()
-    db = data_dir / "appliance.db"
-    migrate_sync(db)
-    conn = sqlite3.connect(db)
-    try:
-        with conn:
-            conn.execute("INSERT INTO dids(did, destination, note) VALUES (?, ?, 'VIP line')",
-                         (VIP_DID, f"queue:{QUEUE};priority=5"))
-    finally:
-        conn.close()
-    app = make_appliance(data_dir, workers=4)
-    app.start()
-    try:
-        yield app
-    finally:
-        app.stop()
+    yield from preseeded_box(tmp_path_factory, "six", 4, [
+        ("INSERT INTO dids(did, destination, note) VALUES (?, ?, 'VIP line')", (VIP_DID, f"queue:{QUEUE};priority=5")),
+    ])
 
 
 def joined(box: Appliance, since: int, n: int) -> list[dict[str, Any]]:

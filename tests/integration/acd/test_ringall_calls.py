@@ -3,16 +3,15 @@ is bridged, the others stop ringing and are released without a missed-call mark.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from appliance.storage.db import migrate_sync
+from tests.integration.acd.conftest import preseeded_box
 from tests.integration.acd.test_queue_calls import events, last_id, login
-from tests.support.appliance import Appliance, make_appliance
+from tests.support.appliance import Appliance
 from tests.support.audio import has_tone
 from tests.support.phone import Phone
 
@@ -23,26 +22,13 @@ AGENTS = ("103", "104", "105")
 @pytest.fixture(scope="module")
 def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Appliance]:
     """An appliance with ring-all queue 702 (agents 103-105); 2 workers of 4 legs."""
-    data_dir = Path(tmp_path_factory.mktemp("ringall")) / "data"
-    data_dir.mkdir()
-    db = data_dir / "appliance.db"
-    migrate_sync(db)
-    conn = sqlite3.connect(db)
-    try:
-        with conn:
-            conn.execute("INSERT INTO queues(number, name, strategy, wrap_up_s, ring_timeout_s)"
-                         " VALUES (?, 'Ring all', 'ringall', 1, 15)", (QUEUE,))
-            for pos, ext in enumerate(AGENTS):
-                conn.execute("INSERT INTO queue_members(queue, position, extension) VALUES (?, ?, ?)",
-                             (QUEUE, pos, ext))
-    finally:
-        conn.close()
-    app = make_appliance(data_dir, workers=2)
-    app.start()
-    try:
-        yield app
-    finally:
-        app.stop()
+    rows: list[tuple[str, tuple[object, ...]]] = [
+        ("INSERT INTO queues(number, name, strategy, wrap_up_s, ring_timeout_s)"
+         " VALUES (?, 'Ring all', 'ringall', 1, 15)", (QUEUE,)),
+        *[("INSERT INTO queue_members(queue, position, extension) VALUES (?, ?, ?)", (QUEUE, pos, ext))
+          for pos, ext in enumerate(AGENTS)],
+    ]
+    yield from preseeded_box(tmp_path_factory, "ringall", 2, rows)
 
 
 def test_every_free_agent_rings_the_first_to_answer_takes_the_call(box: Appliance, tmp_path: Path) -> None:
