@@ -28,6 +28,7 @@ from appliance.acd.feature_codes import FeatureCodes, apply_command
 from appliance.acd.kpi import KpiBoard, QueueKpis
 from appliance.acd.outcome import Outcome
 from appliance.acd.queue import EmptyRule, Member, Queue, QueueConfig, Strategy
+from appliance.controller.changes import Changes
 from appliance.controller.prompts import MOH, Prompts
 from appliance.controller.queue_callback import run_callback
 from appliance.controller.queue_caller import (
@@ -110,6 +111,7 @@ class QueueService:
         self._pending: list[Any] = []
         self._write_lock = asyncio.Lock()
         self._wake = asyncio.Event()
+        self.changes = Changes()  # marked on every ACD event: live views wait on it instead of polling
         self._timer: asyncio.Task[None] | None = None
         self._callbacks: set[asyncio.Task[None]] = set()
 
@@ -239,6 +241,8 @@ class QueueService:
                     {"event": REDIRECT, "destination": str(redirect.destination), "reason": redirect.reason}
                 )
         self.board.apply_all(outcome.events)
+        if outcome.events:
+            self.changes.mark()
         self._pending.extend(outcome.events)
         if self._timer is None:
             await self.start()
