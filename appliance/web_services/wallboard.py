@@ -1,8 +1,8 @@
 """The supervisor wallboard: per-queue figures and agents by state, read from the live ACD.
 
 Nothing is stored: every snapshot is derived from the queue service's KPI board and its
-agents. `changed()` compares the parts that only move on an ACD event (not the clocks), so
-a stream can push at once on a change and otherwise tick once a second for the clocks.
+agents. The stream waits on the ACD's change counter (`QueueService.changes`), so a snapshot
+goes out as soon as an event is applied, and otherwise once a second for the clocks.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from appliance.controller.changes import Changes
     from appliance.controller.queues import QueueService
 
-POLL_S = 0.1  # how often a stream looks for a change (an ACD event shows within this)
 TICK_S = 1.0  # a snapshot at least this often, for the clocks
 
 
@@ -102,16 +102,18 @@ def wallboard(queues: QueueService) -> Wallboard:
     return Wallboard(lines, people)
 
 
-async def stream(read: Callable[[], Wallboard], *, poll_s: float = POLL_S,
+async def stream(read: Callable[[], Wallboard], changes: Changes, *,
                  tick_s: float = TICK_S) -> AsyncGenerator[Wallboard, None]:
-    """Snapshots: the first at once, then on every change (within `poll_s`) and every `tick_s`."""
+    """Snapshots: the first at once, then as soon as the ACD marks a change, and every `tick_s` for the clocks."""
     loop = asyncio.get_running_loop()
     last: Wallboard | None = None
     sent_at = 0.0
+    seen = -1
     while True:
+        count = changes.count  # taken before the read, so a change during it is not missed
         board = read()
         now = loop.time()
-        if changed(last, board) or now - sent_at >= tick_s:
-            last, sent_at = board, now
+        if count != seen or changed(last, board) or now - sent_at >= tick_s:
+            last, sent_at, seen = board, now, count
             yield board
-        await asyncio.sleep(poll_s)
+        await changes.wait_past(seen, max(0.0, sent_at + tick_s - loop.time()))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from appliance.web_services import wallboard
@@ -103,13 +104,34 @@ async def test_a_caller_waiting_shows_on_the_wallboard(acd: Box) -> None:
 
 
 async def test_the_stream_pushes_a_change_without_waiting_for_the_tick(acd: Box) -> None:
-    snaps = wallboard.stream(lambda: wallboard.wallboard(acd.ctl.queues), poll_s=0.01, tick_s=3600)
+    queues = acd.ctl.queues
+    snaps = wallboard.stream(lambda: wallboard.wallboard(queues), queues.changes, tick_s=3600)
     first = await anext(snaps)
     assert [a.state for a in first.agents] == ["logged_out", "logged_out"]
+    # the stream is parked on the ACD's change counter (there is no poll, and the tick is an hour away)
+    pending = asyncio.ensure_future(anext(snaps))
+    await asyncio.sleep(0)
+    assert not pending.done()
     agent = await acd.login("agent")
     await agent.post("/api/v1/me/agent", json={"action": "login"})
-    second = await anext(snaps)  # tick_s is an hour: only the change can have produced it
+    second = await asyncio.wait_for(pending, 10)  # only the change can have woken it
     assert {a.agent: a.state for a in second.agents} == {"102": "available", "103": "logged_out"}
+    # a caller joining wakes it the same way
+    pending = asyncio.ensure_future(anext(snaps))
+    await queues.apply(queues.dispatcher.join("700", "call-1", "101"), step=True)
+    third = await asyncio.wait_for(pending, 10)
+    assert third.queues[0].entered == 1
+    await snaps.aclose()
+
+
+async def test_the_stream_ticks_for_the_clocks_when_nothing_changes(acd: Box) -> None:
+    queues = acd.ctl.queues
+    snaps = wallboard.stream(lambda: wallboard.wallboard(queues), queues.changes, tick_s=0.01)
+    first = await anext(snaps)
+    count = queues.changes.count
+    second = await asyncio.wait_for(anext(snaps), 10)
+    assert queues.changes.count == count  # no ACD event: the tick sent it
+    assert second.events_key() == first.events_key()
     await snaps.aclose()
 
 

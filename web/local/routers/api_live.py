@@ -41,7 +41,8 @@ async def get_wallboard(_: SupervisorUser, services: ServicesDep) -> WallboardPu
 
 
 async def _events(services: Services) -> AsyncIterator[str]:
-    async for snap in wallboard.stream(lambda: wallboard.wallboard(services.ctl.queues)):
+    queues = services.ctl.queues
+    async for snap in wallboard.stream(lambda: wallboard.wallboard(queues), queues.changes):
         yield f"event: wallboard\ndata: {json.dumps(snap.as_dict(), separators=(',', ':'))}\n\n"
 
 
