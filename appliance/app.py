@@ -102,6 +102,7 @@ class Controller:
     # told after every change of extensions / ring groups (the cloud reports local edits)
     directory_listeners: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     sms: SmsChannel | None = None  # SMS conversations and the modem's health (bridge link)
+    cloud_state: Callable[[], dict[str, object]] | None = None  # the cloud link's view (set by start_cloud)
 
     @property
     def queues(self) -> QueueService:
