@@ -11,6 +11,8 @@ from appliance.controller.ivr import IvrError, IvrService
 from appliance.controller.voicemail import features_of
 from appliance.storage.ivr import DidRow, IvrRow
 from appliance.web_services.errors import Conflict, Invalid, NotFound
+from appliance.web_services.ivr_admin import IvrAdmin
+from appliance.web_services.tx import Writer
 from web.local.deps import AdminUser, ServicesDep, SupervisorUser
 from web.local.services import Services
 
@@ -56,6 +58,12 @@ def ivr_service(services: Services) -> IvrService:
     return features_of(services.ctl.sessions).ivr
 
 
+def ivr_admin(services: Services) -> IvrAdmin:
+    """IVR, DID, prompt and mailbox changes, audited."""
+    return IvrAdmin(Writer(services.ctl.settings.db_path), services.clock, lambda: ivr_service(services),
+                    lambda: features_of(services.ctl.sessions).voicemail)
+
+
 def _invalid(exc: IvrError, error_id: str) -> Invalid:
     return Invalid(error_id, str(exc), problems=exc.problems)
 
@@ -76,20 +84,20 @@ async def get_ivr(number: str, _: SupervisorUser, services: ServicesDep) -> IvrP
 
 
 @router.put("/ivrs/{number}")
-async def put_ivr(number: str, body: IvrUpdate, _: AdminUser, services: ServicesDep) -> IvrPublic:
+async def put_ivr(number: str, body: IvrUpdate, auth: AdminUser, services: ServicesDep) -> IvrPublic:
     """Create or replace an IVR; every problem of a bad one is listed and nothing is written."""
     try:
-        row = await ivr_service(services).save_ivr(IvrRow(number, body.name, body.language, body.config))
+        row = await ivr_admin(services).save_ivr(auth.actor, IvrRow(number, body.name, body.language, body.config))
     except IvrError as exc:
         raise _invalid(exc, "ivr_invalid") from None
     return IvrPublic(**vars(row))
 
 
 @router.delete("/ivrs/{number}", status_code=204)
-async def delete_ivr(number: str, _: AdminUser, services: ServicesDep) -> None:
+async def delete_ivr(number: str, auth: AdminUser, services: ServicesDep) -> None:
     """Delete an IVR (refused while a DID points to it)."""
     try:
-        gone = await ivr_service(services).delete_ivr(number)
+        gone = await ivr_admin(services).delete_ivr(auth.actor, number)
     except IvrError as exc:
         raise Conflict("ivr_in_use", str(exc), problems=exc.problems) from None
     if not gone:
@@ -103,17 +111,17 @@ async def list_dids(_: SupervisorUser, services: ServicesDep) -> list[DidPublic]
 
 
 @router.put("/dids/{number}")
-async def put_did(number: str, body: DidUpdate, _: AdminUser, services: ServicesDep) -> DidPublic:
+async def put_did(number: str, body: DidUpdate, auth: AdminUser, services: ServicesDep) -> DidPublic:
     """Create or replace a DID."""
     try:
-        row = await ivr_service(services).save_did(DidRow(number, body.destination, body.note))
+        row = await ivr_admin(services).save_did(auth.actor, DidRow(number, body.destination, body.note))
     except IvrError as exc:
         raise _invalid(exc, "did_invalid") from None
     return DidPublic(**vars(row))
 
 
 @router.delete("/dids/{number}", status_code=204)
-async def delete_did(number: str, _: AdminUser, services: ServicesDep) -> None:
+async def delete_did(number: str, auth: AdminUser, services: ServicesDep) -> None:
     """Delete a DID."""
-    if not await ivr_service(services).delete_did(number):
+    if not await ivr_admin(services).delete_did(auth.actor, number):
         raise NotFound("did_not_found", f"no DID {number}", did=number)

@@ -11,7 +11,7 @@ from appliance.controller.ivr import IvrError
 from appliance.controller.prompts import MAX_UPLOAD_BYTES, TEXTS, VOICES, PromptError
 from appliance.web_services.errors import Conflict, Invalid, NotFound
 from web.local.deps import AdminUser, ServicesDep, SupervisorUser
-from web.local.routers.api_ivr import ivr_service
+from web.local.routers.api_ivr import ivr_admin, ivr_service
 
 router = APIRouter(prefix="/api/v1", tags=["prompts"])
 
@@ -47,7 +47,7 @@ async def list_prompts(_: SupervisorUser, services: ServicesDep) -> PromptsPubli
 
 @router.put("/prompts", status_code=201)
 async def upload_prompt(language: Annotated[str, Query(max_length=12)], name: Annotated[str, Query(max_length=40)],
-                        request: Request, _: AdminUser, services: ServicesDep) -> CustomPromptPublic:
+                        request: Request, auth: AdminUser, services: ServicesDep) -> CustomPromptPublic:
     """Upload prompt `name` in `language` as the raw body (WAV, MP3, FLAC or Ogg; converted with sox)."""
     data = bytearray()
     async for chunk in request.stream():
@@ -55,7 +55,7 @@ async def upload_prompt(language: Annotated[str, Query(max_length=12)], name: An
         if len(data) > MAX_UPLOAD_BYTES:
             raise Invalid("prompt_invalid", f"the file is larger than {MAX_UPLOAD_BYTES} bytes")
     try:
-        row = await ivr_service(services).upload_prompt(name, language, bytes(data))
+        row = await ivr_admin(services).upload_prompt(auth.actor, name, language, bytes(data))
     except PromptError as exc:
         raise Invalid("prompt_invalid", str(exc)) from None
     return _public(row)
@@ -63,10 +63,10 @@ async def upload_prompt(language: Annotated[str, Query(max_length=12)], name: An
 
 @router.delete("/prompts", status_code=204)
 async def delete_prompt(language: Annotated[str, Query(max_length=12)], name: Annotated[str, Query(max_length=40)],
-                        _: AdminUser, services: ServicesDep) -> None:
+                        auth: AdminUser, services: ServicesDep) -> None:
     """Delete an uploaded prompt (refused while an IVR plays it)."""
     try:
-        gone = await ivr_service(services).delete_prompt(name, language)
+        gone = await ivr_admin(services).delete_prompt(auth.actor, name, language)
     except IvrError as exc:
         raise Conflict("prompt_in_use", str(exc), problems=exc.problems) from None
     if not gone:

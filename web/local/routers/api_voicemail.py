@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from appliance.controller.voicemail import VoicemailError, VoicemailService, features_of
 from appliance.web_services.errors import Invalid, NotFound
 from web.local.deps import AdminUser, AnyUser, RowId, ServicesDep, SupervisorUser
+from web.local.routers.api_ivr import ivr_admin
 from web.local.services import Services
 
 router = APIRouter(prefix="/api/v1", tags=["voicemail"])
@@ -66,13 +67,13 @@ async def mailbox_public(services: Services, mailbox: str) -> MailboxPublic:
 
 
 @router.put("/mailboxes/{number}/pin", status_code=204)
-async def put_pin(number: str, body: PinUpdate, _: AdminUser, services: ServicesDep) -> None:
+async def put_pin(number: str, body: PinUpdate, auth: AdminUser, services: ServicesDep) -> None:
     """Set a mailbox's PIN (stored as an argon2 hash; failed attempts are reset)."""
     vm, mailbox = voicemail(services), number
     if mailbox not in vm.mailboxes():
         raise NotFound("mailbox_not_found", f"no mailbox {mailbox}", mailbox=mailbox)
     try:
-        await vm.set_pin(mailbox, body.pin)
+        await ivr_admin(services).set_pin(auth.actor, mailbox, body.pin)
     except VoicemailError as exc:
         raise Invalid("pin_invalid", str(exc)) from None
 
@@ -94,9 +95,9 @@ async def audio(services: Services, message_id: int) -> FileResponse:
 
 
 @router.delete("/voicemails/{recording_id}", status_code=204)
-async def delete_voicemail(recording_id: RowId, _: AdminUser, services: ServicesDep) -> None:
+async def delete_voicemail(recording_id: RowId, auth: AdminUser, services: ServicesDep) -> None:
     """Delete a message and its file (the owner's phone gets MWI)."""
-    if await voicemail(services).delete_message(recording_id) is None:
+    if not await ivr_admin(services).delete_message(auth.actor, recording_id):
         raise NotFound("voicemail_not_found", f"no voicemail {recording_id}", id=recording_id)
 
 
