@@ -3,6 +3,10 @@
 Settings (`extra.cloud` in appliance.json): host, port, node, and optionally prefix,
 username, password, keepalive, metrics_interval, tls {ca, cert, key}. Without them the
 box runs fully local: nothing is exported and nothing connects.
+
+The status page shows the link as the people in the office think of it: `connected`,
+`connecting` (the first attempt since start) or `offline` (since the moment data stopped
+flowing, however many retries follow), with since-when and the outbox backlog.
 """
 
 from __future__ import annotations
@@ -10,12 +14,17 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from appliance.cloud_hooks import CloudHooks, validate
+from appliance.domain.clock import Clock
 from appliance.sync.client import SyncSettings, TlsSettings
 from appliance.sync.exporter import Exporter
+from appliance.sync.link import State
 from appliance.sync.node import SyncHooks, SyncNode
 
 if TYPE_CHECKING:
@@ -76,12 +85,68 @@ def metrics(ctl: Controller, node: SyncNode) -> dict[str, Any]:
     }
 
 
+class LinkView(Enum):
+    """The cloud link as the status page names it."""
+
+    CONNECTING = "connecting"  # first attempt since start, not yet through
+    CONNECTED = "connected"
+    OFFLINE = "offline"  # data is not flowing: backing off, retrying, or stopped
+
+
+def next_view(view: LinkView, link: State) -> LinkView:
+    """The view after the sync link moved to `link` (pure): a retry after a failure stays offline."""
+    if link in (State.CONNECTED, State.DRAINING):
+        return LinkView.CONNECTED
+    if link in (State.WAITING, State.STOPPED):
+        return LinkView.OFFLINE
+    if link is State.CONNECTING and view is LinkView.CONNECTED:
+        return LinkView.OFFLINE  # cannot happen from the link's own machine, but never show a stale "connected"
+    return view  # IDLE, or CONNECTING while connecting or offline
+
+
+@dataclass
+class CloudLinkState:
+    """The link's view and since-when, kept up to date by the sync link's listener."""
+
+    clock: Clock
+    view: LinkView = LinkView.CONNECTING
+    since: datetime | None = None
+    link: State = State.IDLE
+    connects: int = 0
+    last_connected: datetime | None = None
+    backlog: Callable[[], int] | None = field(default=None, repr=False)  # outbox rows not yet acknowledged
+
+    def __post_init__(self) -> None:
+        if self.since is None:
+            self.since = self.clock.now()
+
+    def on_link(self, _old: State, new: State) -> None:
+        """Listener for the sync link's transitions (called on the event loop)."""
+        self.link = new
+        view = next_view(self.view, new)
+        if new is State.CONNECTED:
+            self.connects += 1
+            self.last_connected = self.clock.now()
+        if view is not self.view:
+            self.view, self.since = view, self.clock.now()
+
+    def public(self) -> dict[str, Any]:
+        """What the status page and /api/v1/system show."""
+        return {
+            "state": self.view.value, "since": self.since.isoformat() if self.since else None,
+            "link": self.link.value, "connects": self.connects,
+            "last_connected": self.last_connected.isoformat() if self.last_connected else None,
+            "backlog": self.backlog() if self.backlog is not None else None,
+        }
+
+
 @dataclass
 class Cloud:
     """The running cloud link of a box."""
 
     node: SyncNode
     exporter: Exporter
+    state: CloudLinkState
 
     async def stop(self) -> None:
         """Export what is left, drain (bounded), disconnect."""
@@ -103,10 +168,13 @@ async def start_cloud(ctl: Controller) -> Cloud | None:
     )
     node = await SyncNode.open(ctl.settings.db_path, settings, hooks)
     holder["node"] = node
+    state = CloudLinkState(ctl.clock, backlog=node.outbox.backlog_total)
+    node.client.link.listeners.append(state.on_link)
+    ctl.cloud_state = state.public
     box.report_local = node.config.local_edit
     ctl.directory_listeners.append(box.directory_changed)
     exporter = Exporter(ctl.db, node.outbox)
     ctl.sessions.store.listeners.append(exporter.poke)
     exporter.start()
     await node.start()
-    return Cloud(node, exporter)
+    return Cloud(node, exporter, state)

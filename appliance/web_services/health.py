@@ -176,8 +176,10 @@ class Health:
             async with ctl.db.execute("SELECT count(*) FROM sync_outbox") as cur:
                 row = await cur.fetchone()
             cloud["backlog"] = int(row[0]) if row else 0
-            state = getattr(ctl, "cloud_state", None)
-            cloud["state"] = state() if callable(state) else "unknown"
+            if ctl.cloud_state is None:
+                cloud.update(state="not_running", since=None, detail="cloud sync has not started")
+            else:
+                cloud.update({k: v for k, v in ctl.cloud_state().items() if k != "backlog"})
         temp = read_temperature(self.thermal)
         return {
             "sip_edge": {"state": "up" if code is not None else "down", "address": f"{ip}:{s.sip_port}",

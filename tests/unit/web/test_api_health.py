@@ -6,6 +6,9 @@ import json
 import logging
 from pathlib import Path
 
+from appliance.cloud import CloudLinkState, LinkView, next_view
+from appliance.domain.clock import ManualClock
+from appliance.sync.link import State
 from appliance.web_services.health import LogBuffer, parse_meminfo, read_modem, read_temperature
 from tests.unit.web.conftest import Box
 
@@ -104,3 +107,44 @@ async def test_log_follow_sends_backlog_then_new_lines_and_ends() -> None:
         assert got == ["line 3", "line 4", "line 5", "line 6"]  # stopped at max_lines
     finally:
         log.removeHandler(buf)
+
+
+def test_cloud_link_view_names_offline_from_when_data_stopped() -> None:
+    clock = ManualClock()
+    state = CloudLinkState(clock, backlog=lambda: 3)
+    start = clock.now()
+    assert state.public()["state"] == "connecting" and state.public()["since"] == start.isoformat()
+    state.on_link(State.IDLE, State.CONNECTING)
+    clock.advance(2)
+    state.on_link(State.CONNECTING, State.CONNECTED)
+    up = clock.now()
+    assert state.public() == {"state": "connected", "since": up.isoformat(), "link": "connected", "connects": 1,
+                              "last_connected": up.isoformat(), "backlog": 3}
+    clock.advance(60)
+    state.on_link(State.CONNECTED, State.WAITING)
+    down = clock.now()
+    for _ in range(3):  # retries while the broker is away keep the moment the link went down
+        clock.advance(5)
+        state.on_link(State.WAITING, State.CONNECTING)
+        clock.advance(1)
+        state.on_link(State.CONNECTING, State.WAITING)
+    doc = state.public()
+    assert (doc["state"], doc["since"], doc["link"], doc["last_connected"]) == (
+        "offline", down.isoformat(), "waiting", up.isoformat())
+    state.on_link(State.WAITING, State.CONNECTING)
+    state.on_link(State.CONNECTING, State.CONNECTED)
+    assert state.public()["state"] == "connected" and state.public()["connects"] == 2
+    assert next_view(LinkView.CONNECTED, State.DRAINING) is LinkView.CONNECTED
+    assert next_view(LinkView.CONNECTED, State.STOPPED) is LinkView.OFFLINE
+    assert next_view(LinkView.CONNECTING, State.WAITING) is LinkView.OFFLINE  # the first attempt failed
+
+
+async def test_cloud_configured_but_not_started_says_so(box: Box) -> None:
+    box.app.state.services.health.probe_sip = lambda ip, port, timeout: None
+    box.ctl.settings.extra["cloud"] = {"host": "127.0.0.1", "port": 1883, "node": "box-1"}
+    sup = await box.login("sup")
+    cloud = (await sup.get("/api/v1/system")).json()["cloud"]
+    assert cloud == {"configured": True, "backlog": 0, "state": "not_running", "since": None,
+                     "detail": "cloud sync has not started"}
+    page = await sup.get("/system")
+    assert page.status_code == 200 and 'data-state="not_running"' in page.text and "not running" in page.text
