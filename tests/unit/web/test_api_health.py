@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from appliance.cloud import CloudLinkState, LinkView, next_view
@@ -64,12 +65,19 @@ async def test_system_api_and_page(box: Box) -> None:
 async def test_the_edge_is_probed_once_per_window_however_often_the_status_is_read(box: Box) -> None:
     health = box.app.state.services.health
     probes: list[str] = []
-    health.probe_sip = lambda ip, port, timeout: probes.append(ip) or 200
+
+    def probe(answer: int | None) -> Callable[[str, int, float], int | None]:
+        def go(ip: str, port: int, timeout: float) -> int | None:
+            probes.append(ip)
+            return answer
+        return go
+
+    health.probe_sip = probe(200)
     sup = await box.login("sup")
     for _ in range(5):
         assert (await sup.get("/api/v1/system")).json()["sip_edge"]["state"] == "up"
     assert len(probes) == 1
-    health.probe_sip = lambda ip, port, timeout: probes.append(ip) or None
+    health.probe_sip = probe(None)
     box.clock.advance(health.probe_every_s)
     assert (await sup.get("/api/v1/system")).json()["sip_edge"]["state"] == "down"
     assert len(probes) == 2
