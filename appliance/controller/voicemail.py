@@ -12,7 +12,9 @@ messages, new first, with 1 replay, 7 delete, # next. Every change sends MWI to 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -53,7 +55,47 @@ COUNT_TEXT = {
     "pl": "Masz {new} nowych i {old} zapisanych wiadomości.",
     "zh": "您有{new}条新留言和{old}条已保存留言。",
 }
+# The mailbox owner's own greeting, recorded by phone at *97 (key 0 during the count).
+GREETING_KEY = "0"
+MAX_GREETING_S = 60.0
+GREETING_TRIES = 3
+GREETING_TEXT = {
+    "offer": {
+        "en": "To record your greeting, press 0.",
+        "he": "להקלטת הודעת הפתיחה שלך הקש 0.",
+        "ar": "لتسجيل رسالة الترحيب اضغط 0.",
+        "pl": "Aby nagrać powitanie, naciśnij 0.",
+        "zh": "录制您的问候语请按0。",
+    },
+    "record": {
+        "en": "After the tone, say your greeting, then press hash.",
+        "he": "לאחר הצליל אמור את הודעת הפתיחה ולחץ סולמית.",
+        "ar": "بعد الصفارة قل رسالة الترحيب ثم اضغط المربع.",
+        "pl": "Po sygnale nagraj powitanie i naciśnij krzyżyk.",
+        "zh": "请在提示音后录制问候语，然后按井号键。",
+    },
+    "review": {
+        "en": "Press 1 to keep this greeting, or 2 to record it again.",
+        "he": "לשמירת ההודעה הקש 1, להקלטה מחדש הקש 2.",
+        "ar": "اضغط 1 لحفظ هذه الرسالة أو 2 لتسجيلها من جديد.",
+        "pl": "Naciśnij 1, aby zachować powitanie, lub 2, aby nagrać je ponownie.",
+        "zh": "保存此问候语请按1，重新录制请按2。",
+    },
+    "saved": {
+        "en": "Your greeting is saved.",
+        "he": "הודעת הפתיחה נשמרה.",
+        "ar": "تم حفظ رسالة الترحيب.",
+        "pl": "Powitanie zostało zapisane.",
+        "zh": "您的问候语已保存。",
+    },
+}
 _PIN = re.compile(r"^[0-9]{4,12}$")
+
+
+def greeting_text(what: str, language: str) -> str:
+    """One of the greeting-recording phrases in `language` (English when it lacks one)."""
+    texts = GREETING_TEXT[what]
+    return texts.get(language, texts["en"])
 
 
 class VoicemailError(DomainError):
@@ -217,10 +259,7 @@ class VoicemailService:
 
     async def _finish(self, message_id: int, wav: Path) -> None:
         """Wait (bounded) for the worker to close the WAV, then complete or drop the row."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + WAV_CLOSE_WAIT_S
-        while not wav_is_final(str(wav)) and loop.time() < deadline:
-            await asyncio.sleep(0.05)  # pjmedia finalises the header on its own thread; no event for it here
+        await wait_wav_closed(wav)
         seconds = wav_seconds(str(wav))
         if seconds >= MIN_MESSAGE_S:
             await self.store.finish_message(message_id, seconds)
@@ -284,13 +323,67 @@ class VoicemailService:
         to_connected(s)
         new, old = await self.store.counts(box)
         text = COUNT_TEXT.get(language, COUNT_TEXT["en"]).format(new=new, old=old)
-        await play_until_key(m, s, await self.prompts.speech(text, language), keys="#")
+        text += " " + greeting_text("offer", language)
+        key = await play_until_key(m, s, await self.prompts.speech(text, language), keys="#" + GREETING_KEY)
+        if key == GREETING_KEY:
+            await self.record_greeting(s, box, language)
         try:
             for msg in await self.store.messages(box):
                 await self._one_message(s, msg, language)
         finally:
             await self.notify(box)
         await play_until_key(m, s, await self.prompts.path("vm-no-more", language), timeout=30)
+
+    async def record_greeting(self, s: Session, box: str, language: str) -> bool:
+        """Record the owner's greeting: beep, record until '#' or the limit, play it back, 1 keeps it,
+        2 records again. The kept file replaces the old greeting at once (rename, then the row)."""
+        m = self.manager
+        link, leg = m.need(s)
+        folder = self.data_dir / "voicemail" / box
+        folder.mkdir(parents=True, exist_ok=True)
+        for attempt in range(GREETING_TRIES):
+            await play_until_key(m, s, await self.prompts.speech(greeting_text("record", language), language),
+                                 keys="#")
+            await link.command("tone", leg=leg, loop=False, **BEEP)
+            await m.wait_for(s, {"playback_done"}, leg, timeout=5)
+            base = folder / f"greeting-new-{self.clock.now():%Y%m%d%H%M%S}-{attempt}"
+            wav = Path(f"{base}-0.wav")
+            try:
+                recording = str((await link.command("record", legs=[leg], path_base=str(base)))["recording"])
+                try:
+                    await wait_key(m, s, "#", MAX_GREETING_S)
+                finally:
+                    with contextlib.suppress(RpcError):
+                        await link.command("stop_record", recording=recording)
+                await wait_wav_closed(wav)
+                if wav_seconds(str(wav)) < MIN_MESSAGE_S:
+                    wav.unlink(missing_ok=True)
+                    continue
+                review = await self.prompts.speech(greeting_text("review", language), language)
+                key = await play_until_key(m, s, wav, keys="12")
+                if key is None:
+                    key = await play_until_key(m, s, review, keys="12") or await wait_key(m, s, "12", 8.0)
+            except BaseException:
+                wav.unlink(missing_ok=True)
+                raise
+            if key != "1":
+                wav.unlink(missing_ok=True)
+                if key == "2":
+                    continue
+                return False
+            await self.install_greeting(box, wav)
+            await play_until_key(m, s, await self.prompts.speech(greeting_text("saved", language), language),
+                                 keys="#")
+            return True
+        return False
+
+    async def install_greeting(self, box: str, recorded: Path) -> Path:
+        """Make a recorded WAV the mailbox's greeting (the old greeting file is replaced)."""
+        final = self.data_dir / "voicemail" / box / "greeting.wav"
+        os.replace(recorded, final)  # atomic: a caller hears the old or the new greeting, never half
+        await self.store.set_greeting(box, str(final.relative_to(self.data_dir)))
+        log.info("mailbox %s: new greeting recorded (%.1f s)", box, wav_seconds(str(final)))
+        return final
 
     async def _one_message(self, s: Session, msg: MessageRow, language: str) -> None:
         """Play one message, then 1 replay, 7 delete, # (or silence) next."""
@@ -309,6 +402,14 @@ class VoicemailService:
                 (self.data_dir / msg.path).unlink(missing_ok=True)
                 await play_until_key(m, s, await self.prompts.path("vm-deleted", language), timeout=30)
             return
+
+
+async def wait_wav_closed(wav: Path) -> None:
+    """Wait (bounded) until the worker has finalised a WAV's header."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WAV_CLOSE_WAIT_S
+    while not wav_is_final(str(wav)) and loop.time() < deadline:
+        await asyncio.sleep(0.05)  # pjmedia finalises the header on its own thread; no event for it here
 
 
 @dataclass

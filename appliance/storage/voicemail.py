@@ -99,6 +99,14 @@ class VoicemailStore:
             (mailbox, language, greeting),
         )
 
+    async def set_greeting(self, mailbox: str, greeting: str | None) -> None:
+        """Set (or clear, with None) a mailbox's recorded greeting, a path under the data dir."""
+        await self._db.execute(
+            "INSERT INTO mailboxes(mailbox, greeting) VALUES (?, ?) ON CONFLICT(mailbox) DO UPDATE"
+            " SET greeting = excluded.greeting",
+            (mailbox, greeting),
+        )
+
     async def pin_failed(self, mailbox: str, locked_until: datetime | None) -> int:
         """Count a wrong PIN (and lock when `locked_until` is given); return the failures in a row."""
         await self._db.execute(
