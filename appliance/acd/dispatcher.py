@@ -29,6 +29,10 @@ from appliance.domain.clock import Clock
 from appliance.domain.errors import DomainError
 
 
+class QueueBusy(DomainError):
+    """A queue with callers in it cannot be removed."""
+
+
 @dataclass
 class _Talk:
     queue_id: str
@@ -81,6 +85,33 @@ class Dispatcher:
         if unknown:
             raise DomainError(f"queue {queue.queue_id}: unknown agents {unknown}")
         self.queues[queue.queue_id] = queue
+
+    def replace_queue(self, queue: Queue) -> None:
+        """Swap a queue's configuration and members; its waiting callers keep their places.
+
+        Callers who joined with the queue's default skills take the new default; callers whose
+        skills an IVR set keep them. Round-robin memory and handle-time history carry over.
+        """
+        old = self.queue(queue.queue_id)
+        unknown = [a for a in queue.members if a not in self.agents]
+        if unknown:
+            raise DomainError(f"queue {queue.queue_id}: unknown agents {unknown}")
+        for caller in old.waiting:
+            if caller.skills == old.config.skills:
+                caller.skills = queue.config.skills
+        queue.waiting = old.waiting
+        queue.last_offered = old.last_offered
+        queue.recent_handle_s = old.recent_handle_s
+        self.queues[queue.queue_id] = queue
+
+    def remove_queue(self, queue_id: str) -> None:
+        """Remove an idle queue; refused (nothing changes) while a caller, callback or call is in it."""
+        q = self.queue(queue_id)
+        busy = len(q.waiting) + sum(1 for t in self._talking.values() if t.queue_id == queue_id)
+        busy += sum(1 for cb in self.callbacks.active() if cb.queue_id == queue_id)
+        if busy:
+            raise QueueBusy(f"queue {queue_id} has {busy} calls waiting or connected")
+        del self.queues[queue_id]
 
     def queue(self, queue_id: str) -> Queue:
         """The queue with this id."""

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import random
+from collections.abc import Mapping
 from typing import Any
 
 from appliance.acd import events as acd_events
@@ -27,7 +28,7 @@ from appliance.acd.events import SurveyAnswered
 from appliance.acd.feature_codes import FeatureCodes, apply_command
 from appliance.acd.kpi import KpiBoard, QueueKpis
 from appliance.acd.outcome import Outcome
-from appliance.acd.queue import EmptyRule, Member, Queue, QueueConfig, Strategy
+from appliance.acd.queue import EmptyRule, Member, Queue, QueueConfig, Strategy, Tier
 from appliance.controller.changes import Changes
 from appliance.controller.prompts import MOH, Prompts
 from appliance.controller.queue_callback import run_callback
@@ -65,7 +66,12 @@ DEMO_QUEUE = QueueRow(
 )
 
 
-def queue_from_row(row: QueueRow) -> Queue:
+def member_skills(row: QueueRow, agent_skills: Mapping[str, Mapping[str, int]], agent_id: str) -> dict[str, int]:
+    """A member's levels in this queue: the agent's own skills, with the queue's overrides on top."""
+    return {**agent_skills.get(agent_id, {}), **row.member_skills.get(agent_id, {})}
+
+
+def queue_from_row(row: QueueRow, agent_skills: Mapping[str, Mapping[str, int]] | None = None) -> Queue:
     """The pure ACD queue for a stored one (raises DomainError on bad configuration)."""
     try:
         strategy = Strategy(row.strategy)
@@ -89,8 +95,11 @@ def queue_from_row(row: QueueRow) -> Queue:
         on_empty=Destination.parse(row.on_empty),
         default_aht_s=row.default_aht_s,
         callback_policy=CallbackPolicy(row.callback_max_attempts, row.callback_retry_s),
+        skills=frozenset(row.skills),
+        tiers=tuple(Tier(float(after), int(level)) for after, level in row.tiers),
     )
-    return Queue(config, [Member(m) for m in row.members])
+    skills = agent_skills or {}
+    return Queue(config, [Member(m, row.penalties.get(m, 0), member_skills(row, skills, m)) for m in row.members])
 
 
 class QueueService:
@@ -108,6 +117,7 @@ class QueueService:
         self.board = KpiBoard()
         self.codes = FeatureCodes()
         self.rows: dict[str, QueueRow] = {}
+        self.agent_skills: dict[str, dict[str, int]] = {}  # the agents' own skills (across queues)
         self._pending: list[Any] = []
         self._write_lock = asyncio.Lock()
         self._wake = asyncio.Event()
@@ -118,18 +128,42 @@ class QueueService:
     # ----- configuration and reads -----
 
     def configure(self, rows: list[QueueRow]) -> None:
-        """Load queues and their members into the dispatcher (a bad queue is logged and skipped)."""
+        """Load or reload queues into the dispatcher, live (a bad queue is logged and skipped).
+
+        A queue already loaded is replaced in place: its waiting callers keep their places.
+        """
         for row in rows:
             try:
-                queue = queue_from_row(row)
+                queue = queue_from_row(row, self.agent_skills)
                 for agent_id in row.members:
                     if agent_id not in self.dispatcher.agents:
                         self.dispatcher.add_agent(agent_id, max_misses=row.max_misses)
-                self.dispatcher.add_queue(queue)
+                if row.number in self.dispatcher.queues:
+                    self.dispatcher.replace_queue(queue)
+                else:
+                    self.dispatcher.add_queue(queue)
             except DomainError as exc:
                 log.error("queue %s not loaded: %s", row.number, exc)
                 continue
             self.rows[row.number] = row
+        self._wake.set()  # a reconfigure can make a caller eligible (tiers, members, skills)
+
+    def set_agent_skills(self, agent_id: str, skills: Mapping[str, int]) -> None:
+        """Replace an agent's own skills and reload every queue they are a member of (live)."""
+        self.agent_skills[agent_id] = dict(skills)
+        if not skills:
+            del self.agent_skills[agent_id]
+        self.configure([r for r in self.rows.values() if agent_id in r.members])
+
+    def remove(self, number: str) -> QueueRow:
+        """Take an idle queue out of the ACD; raises QueueBusy (nothing changes) while calls are in it."""
+        self.dispatcher.remove_queue(number)
+        return self.rows.pop(number)
+
+    async def load_skills(self) -> None:
+        """Read the agents' skills from storage and reload every queue with them."""
+        self.agent_skills = await self.store.agent_skills()
+        self.configure(list(self.rows.values()))
 
     async def restore(self) -> int:
         """After a restart: log agents back in (paused with their reason) as the event log left them.
@@ -137,6 +171,7 @@ class QueueService:
         Calls did not survive the restart, so an agent who was ringing, talking or in wrap-up
         comes back available. Returns how many agents were restored.
         """
+        await self.load_skills()
         out = Outcome()
         for agent_id, (state, reason) in (await self.store.last_agent_states()).items():
             agent = self.dispatcher.agents.get(agent_id)

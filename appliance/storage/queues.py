@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -46,6 +46,10 @@ class QueueRow:
     leave_when_empty: str = "never"
     on_empty: str = "hangup"
     survey: bool = False  # post-call survey: rate 1-5 by DTMF after the agent hangs up
+    skills: tuple[str, ...] = ()  # skills every caller of this queue needs
+    tiers: tuple[tuple[float, int], ...] = ((0.0, 1),)  # (after_s, min_level), widening with the wait
+    penalties: Mapping[str, int] = field(default_factory=dict)  # member -> penalty (0 when absent)
+    member_skills: Mapping[str, Mapping[str, int]] = field(default_factory=dict)  # per-queue level overrides
 
 
 @dataclass(frozen=True)
@@ -75,11 +79,45 @@ def event_fields(ev: AcdEvent) -> dict[str, Any]:
     return out
 
 
+_MEMBER_FIELDS = ("members", "penalties", "member_skills")  # stored in queue_members, not queues
+
+
 def row_values(row: QueueRow) -> dict[str, Any]:
     """A queue's columns and values as stored (members go to queue_members)."""
-    values = {f.name: getattr(row, f.name) for f in dataclasses.fields(row) if f.name != "members"}
+    values = {f.name: getattr(row, f.name) for f in dataclasses.fields(row) if f.name not in _MEMBER_FIELDS}
     values["record"], values["survey"] = int(row.record), int(row.survey)
+    values["skills"] = json.dumps(list(row.skills))
+    values["tiers"] = json.dumps([[t[0], t[1]] for t in row.tiers])
     return values
+
+
+def member_values(row: QueueRow) -> list[tuple[str, int, str, int, str]]:
+    """queue_members rows: (queue, position, extension, penalty, skills JSON)."""
+    return [
+        (row.number, i, m, row.penalties.get(m, 0), json.dumps(dict(row.member_skills.get(m, {}))))
+        for i, m in enumerate(row.members)
+    ]
+
+
+INSERT_MEMBERS = "INSERT INTO queue_members(queue, position, extension, penalty, skills) VALUES (?, ?, ?, ?, ?)"
+
+
+def _from_columns(values: dict[str, Any], members: list[tuple[str, int, str]]) -> QueueRow:
+    values["record"], values["survey"] = bool(values["record"]), bool(values["survey"])
+    values["skills"] = tuple(str(s) for s in json.loads(values["skills"]))
+    values["tiers"] = tuple((float(a), int(b)) for a, b in json.loads(values["tiers"]))
+    overrides = {m: {str(k): int(v) for k, v in json.loads(sk).items()} for m, _, sk in members}
+    return QueueRow(
+        members=tuple(m for m, _, _ in members),
+        penalties={m: int(p) for m, p, _ in members if p},
+        member_skills={m: o for m, o in overrides.items() if o},
+        **values,
+    )
+
+
+def queue_columns() -> list[str]:
+    """The queues table's columns that make a QueueRow (number first)."""
+    return [f.name for f in dataclasses.fields(QueueRow) if f.name not in _MEMBER_FIELDS]
 
 
 class QueueStore:
@@ -99,10 +137,7 @@ class QueueStore:
                 f"INSERT INTO queues({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
                 tuple(values.values()),
             )
-            await self._db.executemany(
-                "INSERT INTO queue_members(queue, position, extension) VALUES (?, ?, ?)",
-                [(row.number, i, m) for i, m in enumerate(row.members)],
-            )
+            await self._db.executemany(INSERT_MEMBERS, member_values(row))
             await self._db.execute("COMMIT")
         except BaseException:
             await self._db.execute("ROLLBACK")
@@ -115,18 +150,25 @@ class QueueStore:
 
     async def load(self) -> list[QueueRow]:
         """Every queue with its members in order."""
-        names = [f.name for f in dataclasses.fields(QueueRow) if f.name != "members"]
+        names = queue_columns()
         async with self._db.execute(f"SELECT {', '.join(names)} FROM queues ORDER BY number") as cur:
             rows = list(await cur.fetchall())
         out: list[QueueRow] = []
         for r in rows:
             async with self._db.execute(
-                "SELECT extension FROM queue_members WHERE queue = ? ORDER BY position", (r[0],)
+                "SELECT extension, penalty, skills FROM queue_members WHERE queue = ? ORDER BY position", (r[0],)
             ) as cur:
-                members = tuple(str(m[0]) for m in await cur.fetchall())
-            values = dict(zip(names, r, strict=True))
-            values["record"], values["survey"] = bool(values["record"]), bool(values["survey"])
-            out.append(QueueRow(members=members, **values))
+                members = [(str(m[0]), int(m[1]), str(m[2])) for m in await cur.fetchall()]
+            out.append(_from_columns(dict(zip(names, r, strict=True)), members))
+        return out
+
+    async def agent_skills(self) -> dict[str, dict[str, int]]:
+        """Every agent's own skills: extension -> {skill: level}."""
+        out: dict[str, dict[str, int]] = {}
+        sql = "SELECT extension, skill, level FROM agent_skills ORDER BY extension, skill"
+        async with self._db.execute(sql) as cur:
+            for ext, skill, level in await cur.fetchall():
+                out.setdefault(str(ext), {})[str(skill)] = int(level)
         return out
 
     async def append(self, events: Sequence[AcdEvent], now: datetime, mono_now: float) -> None:
