@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from datetime import timedelta
 from typing import Literal, TypeVar
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from appliance.controller.outbound import TrunkService, find_service
+from appliance.domain.clock import iso
 from appliance.trunks.model import (
     CallerIdMode,
     CallerIdRule,
@@ -172,6 +174,80 @@ async def _audit(svc: TrunkService, auth: Auth, action: str, target: str, **deta
     await svc.store.audit(svc.clock.now(), auth.actor.username, auth.actor.source, action, target, **detail)
 
 
+class TrunkStatusPublic(BaseModel):
+    """A trunk's live health for the status poll: state, last OPTIONS/call answer, since when."""
+
+    name: str
+    kind: str
+    enabled: bool
+    health_check: bool
+    state: str  # unknown | up | down
+    last_code: int | None
+    since: str | None  # UTC time of the last state change (None while unknown)
+
+
+def service_of(services: ServicesDep) -> TrunkService:
+    """The trunk service (the same one the API uses), for the pages."""
+    return _service(services)
+
+
+def trunk_status(svc: TrunkService) -> list[TrunkStatusPublic]:
+    """Every trunk's live state; `since` is derived from the monitor's monotonic change time."""
+    now, mono = svc.clock.now(), svc.clock.monotonic()
+    out = []
+    for t in svc.config.trunks.values():
+        h = svc.monitor.health.get(t.name)
+        state = h.state.value if h else "unknown"
+        since = iso(now - timedelta(seconds=max(0.0, mono - h.changed_at))) if h and state != "unknown" else None
+        out.append(TrunkStatusPublic(name=t.name, kind=t.kind.value, enabled=t.enabled, health_check=t.health_check,
+                                     state=state, last_code=h.last_code if h else None, since=since))
+    return out
+
+
+async def save_trunk(svc: TrunkService, auth: Auth, name: str, body: TrunkIn, *, create: bool) -> TrunkPublic:
+    """Create or replace a trunk (checked, audited); the page and the API do the same."""
+    if not create and name not in svc.config.trunks:
+        raise NotFound("trunk_not_found", f"no trunk {name!r}", name=name)
+    trunk = await _checked(svc.save_trunk(_trunk(name, body), body.password, create=create))
+    if create:
+        await _audit(svc, auth, "trunk.create", trunk.name, host=trunk.address, kind=trunk.kind.value)
+    else:
+        await _audit(svc, auth, "trunk.update", name, host=trunk.address, enabled=trunk.enabled,
+                     password_changed=body.password is not None)
+    return _trunk_public(svc, trunk, await svc.store.password(trunk.name) is not None)
+
+
+async def remove_trunk(svc: TrunkService, auth: Auth, name: str) -> None:
+    """Delete a trunk no outbound route uses (audited)."""
+    await _checked(svc.delete_trunk(name))
+    await _audit(svc, auth, "trunk.delete", name)
+
+
+async def save_route(svc: TrunkService, auth: Auth, name: str, body: RouteIn, *, create: bool) -> RoutePublic:
+    """Create or replace an outbound route (checked, audited)."""
+    route = await _checked(svc.save_route(_route(name, body), create=create))
+    await _audit(svc, auth, "outbound_route.create" if create else "outbound_route.update", route.name,
+                 pattern=route.pattern, trunks=list(route.trunks))
+    return _route_public(route)
+
+
+async def remove_route(svc: TrunkService, auth: Auth, name: str) -> None:
+    """Delete an outbound route (audited)."""
+    await _checked(svc.delete_route(name))
+    await _audit(svc, auth, "outbound_route.delete", name)
+
+
+def routes_of(svc: TrunkService) -> list[RoutePublic]:
+    """Every outbound route as the API shows it."""
+    return [_route_public(r) for r in svc.config.routes]
+
+
+@router.get("/trunk-status")
+async def get_trunk_status(_: SupervisorUser, services: ServicesDep) -> list[TrunkStatusPublic]:
+    """Live trunk health (up, down, unknown), the last answer and since when; polled by the trunks page."""
+    return trunk_status(_service(services))
+
+
 # ----- trunks -----
 
 @router.get("/trunks")
@@ -194,30 +270,19 @@ async def get_trunk(name: str, _: SupervisorUser, services: ServicesDep) -> Trun
 @router.post("/trunks", status_code=201)
 async def create_trunk(body: TrunkCreate, auth: AdminUser, services: ServicesDep) -> TrunkPublic:
     """Create a trunk; calls may use it at once."""
-    svc = _service(services)
-    trunk = await _checked(svc.save_trunk(_trunk(body.name, body), body.password, create=True))
-    await _audit(svc, auth, "trunk.create", trunk.name, host=trunk.address, kind=trunk.kind.value)
-    return _trunk_public(svc, trunk, body.password is not None)
+    return await save_trunk(_service(services), auth, body.name, body, create=True)
 
 
 @router.put("/trunks/{name}")
 async def replace_trunk(name: str, body: TrunkIn, auth: AdminUser, services: ServicesDep) -> TrunkPublic:
     """Replace a trunk's settings (the stored password is kept unless a new one is given)."""
-    svc = _service(services)
-    if name not in svc.config.trunks:
-        raise NotFound("trunk_not_found", f"no trunk {name!r}", name=name)
-    trunk = await _checked(svc.save_trunk(_trunk(name, body), body.password, create=False))
-    await _audit(svc, auth, "trunk.update", name, host=trunk.address, enabled=trunk.enabled,
-                 password_changed=body.password is not None)
-    return _trunk_public(svc, trunk, await svc.store.password(name) is not None)
+    return await save_trunk(_service(services), auth, name, body, create=False)
 
 
 @router.delete("/trunks/{name}", status_code=204)
 async def delete_trunk(name: str, auth: AdminUser, services: ServicesDep) -> None:
     """Delete a trunk no outbound route uses."""
-    svc = _service(services)
-    await _checked(svc.delete_trunk(name))
-    await _audit(svc, auth, "trunk.delete", name)
+    await remove_trunk(_service(services), auth, name)
 
 
 # ----- outbound routes -----
@@ -225,33 +290,25 @@ async def delete_trunk(name: str, auth: AdminUser, services: ServicesDep) -> Non
 @router.get("/outbound-routes")
 async def list_routes(_: SupervisorUser, services: ServicesDep) -> list[RoutePublic]:
     """Every outbound route."""
-    return [_route_public(r) for r in _service(services).config.routes]
+    return routes_of(_service(services))
 
 
 @router.post("/outbound-routes", status_code=201)
 async def create_route(body: RouteCreate, auth: AdminUser, services: ServicesDep) -> RoutePublic:
     """Create an outbound route; matching numbers leave by it at once."""
-    svc = _service(services)
-    route = await _checked(svc.save_route(_route(body.name, body), create=True))
-    await _audit(svc, auth, "outbound_route.create", route.name, pattern=route.pattern, trunks=list(route.trunks))
-    return _route_public(route)
+    return await save_route(_service(services), auth, body.name, body, create=True)
 
 
 @router.put("/outbound-routes/{name}")
 async def replace_route(name: str, body: RouteIn, auth: AdminUser, services: ServicesDep) -> RoutePublic:
     """Replace an outbound route."""
-    svc = _service(services)
-    route = await _checked(svc.save_route(_route(name, body), create=False))
-    await _audit(svc, auth, "outbound_route.update", name, pattern=route.pattern, trunks=list(route.trunks))
-    return _route_public(route)
+    return await save_route(_service(services), auth, name, body, create=False)
 
 
 @router.delete("/outbound-routes/{name}", status_code=204)
 async def delete_route(name: str, auth: AdminUser, services: ServicesDep) -> None:
     """Delete an outbound route."""
-    svc = _service(services)
-    await _checked(svc.delete_route(name))
-    await _audit(svc, auth, "outbound_route.delete", name)
+    await remove_route(_service(services), auth, name)
 
 
 # ----- toll-fraud limits -----
@@ -271,13 +328,22 @@ async def get_policy(_: SupervisorUser, services: ServicesDep) -> TollPolicyIn:
     return _policy_public(_service(services).config.policy)
 
 
-@router.put("/toll-policy")
-async def put_policy(body: TollPolicyIn, auth: AdminUser, services: ServicesDep) -> TollPolicyIn:
-    """Replace the toll-fraud limits (applied to the next call)."""
-    svc = _service(services)
+async def save_policy(svc: TrunkService, auth: Auth, body: TollPolicyIn) -> TollPolicyIn:
+    """Replace the toll-fraud limits (checked, audited; applied to the next call)."""
     blocked = tuple(_build(BlockedPrefix, b.prefix, PermissionClass(b.needs)) for b in body.blocked)
     policy = _build(TollPolicy, tuple(body.allowed_patterns), blocked, PermissionClass(body.default_class),
                     {k: PermissionClass(v) for k, v in body.classes.items()}, body.max_calls_per_hour)
     await _checked(svc.save_policy(policy))
     await _audit(svc, auth, "toll_policy.update", "toll_policy", max_calls_per_hour=policy.max_calls_per_hour)
     return _policy_public(policy)
+
+
+def policy_of(svc: TrunkService) -> TollPolicyIn:
+    """The toll-fraud limits as the API shows them."""
+    return _policy_public(svc.config.policy)
+
+
+@router.put("/toll-policy")
+async def put_policy(body: TollPolicyIn, auth: AdminUser, services: ServicesDep) -> TollPolicyIn:
+    """Replace the toll-fraud limits (applied to the next call)."""
+    return await save_policy(_service(services), auth, body)
