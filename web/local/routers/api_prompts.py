@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
 from appliance.controller.ivr import IvrError
-from appliance.controller.prompts import MAX_UPLOAD_BYTES, TEXTS, VOICES, PromptError
+from appliance.controller.prompts import MAX_UPLOAD_BYTES, MOH, TEXTS, VOICES, PromptError
 from appliance.web_services.errors import Conflict, Invalid, NotFound
 from web.local.deps import AdminUser, ServicesDep, SupervisorUser
 from web.local.routers.api_ivr import ivr_admin, ivr_service
@@ -71,3 +72,20 @@ async def delete_prompt(language: Annotated[str, Query(max_length=12)], name: An
         raise Conflict("prompt_in_use", str(exc), problems=exc.problems) from None
     if not gone:
         raise NotFound("prompt_not_found", f"no uploaded prompt {language}/{name}")
+
+
+@router.get("/prompts/{language}/{name}/audio")
+async def prompt_audio(language: Annotated[str, Path(max_length=12)],
+                       name: Annotated[str, Path(pattern=r"^[a-z0-9-]{1,40}$")], _: SupervisorUser,
+                       services: ServicesDep) -> FileResponse:
+    """A prompt's WAV as callers hear it (an upload wins over the built-in one; generated on first use)."""
+    prompts = ivr_service(services).prompts
+    known = language in VOICES and (name in TEXTS.get(language, {}) or name == MOH
+                                    or prompts.custom_path(name, language).exists())
+    if not known:
+        raise NotFound("prompt_not_found", f"no prompt {language}/{name}", language=language, name=name)
+    try:
+        path = await prompts.path(name, language)
+    except PromptError as exc:
+        raise NotFound("prompt_not_found", str(exc), language=language, name=name) from None
+    return FileResponse(path, media_type="audio/wav")
