@@ -35,7 +35,6 @@ from web.local.routers import (
     api_voicemail,
     pages_access,
     pages_admin,
-    pages_ivr,
     pages_live,
     pages_reports,
     pages_routing,
