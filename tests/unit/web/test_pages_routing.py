@@ -121,3 +121,77 @@ async def test_supervisors_read_trunks_and_routes_agents_are_refused(box: Box) -
         assert (await agent.get(path)).status_code == 403
     assert (await agent.post("/routes", data={**ROUTE_FORM, "csrf_token": agent_token})).status_code == 403
     assert await trunk_rows(box) == before
+
+
+async def test_routes_page_creates_a_route_with_failover_order_and_caller_ids(box: Box) -> None:
+    c, token = await admin_page(box)
+    assert "Add a trunk first" in (await c.get("/routes")).text
+    await c.post("/trunks", data={**TRUNK_FORM, "csrf_token": token})
+    await c.post("/trunks", data={**TRUNK_FORM, "name": "gsm", "kind": "gsm", "port": "5070", "csrf_token": token})
+    r = await c.post("/routes", data={**ROUTE_FORM, "csrf_token": token})
+    assert r.status_code == 303, r.text
+    api = await box.login("admin")
+    (route,) = (await api.get("/api/v1/outbound-routes")).json()
+    assert route["trunks"] == ["itsp", "gsm"] and route["ring_seconds"] == 45 and route["priority"] == 10
+    assert route["caller_id"] == {"sip": {"mode": "fixed", "number": "+442071234567", "strip": 0, "prefix": ""},
+                                  "gsm": {"mode": "rewrite", "number": "", "strip": 1, "prefix": "+44"}}
+    page = (await c.get("/routes")).text
+    assert 'data-route="national"' in page and "itsp → gsm" in page and "+442071234567" in page
+    # failover order changed on the edit form; keep caller-ID on GSM
+    r = await c.post("/routes/national", data={**ROUTE_FORM, "trunks": "gsm itsp", "cid_gsm_mode": "keep",
+                                               "csrf_token": token})
+    assert r.status_code == 303
+    (route,) = (await api.get("/api/v1/outbound-routes")).json()
+    assert route["trunks"] == ["gsm", "itsp"] and set(route["caller_id"]) == {"sip"}
+    # a trunk a route uses cannot be deleted: the reason is shown, nothing written
+    before = await trunk_rows(box)
+    r = await c.post("/trunks/gsm/delete", data={"csrf_token": token})
+    assert r.status_code == 422 and "used by an outbound route" in r.text
+    assert await trunk_rows(box) == before
+    assert (await c.post("/routes/national/delete", data={"csrf_token": token})).status_code == 303
+    assert await box.rows("SELECT name FROM outbound_routes") == []
+
+
+async def test_routes_page_refusals_show_the_reason_and_write_nothing(box: Box) -> None:
+    c, token = await admin_page(box)
+    await c.post("/trunks", data={**TRUNK_FORM, "csrf_token": token})
+    before = await trunk_rows(box)
+    cases = [
+        ({"pattern": "0[1-9"}, "pattern_invalid"),
+        ({"trunks": "nosuch"}, "trunks_invalid"),
+        ({"trunks": ""}, "trunks_invalid"),
+        ({"cid_sip_number": "not a number"}, "caller_id"),
+        ({"ring_seconds": "2"}, "ring_seconds_invalid"),
+        ({"ring_seconds": "soon"}, "ring_seconds_invalid"),
+    ]
+    for change, error_id in cases:
+        r = await c.post("/routes", data={**ROUTE_FORM, "trunks": "itsp", "cid_gsm_mode": "keep", **change,
+                                          "csrf_token": token})
+        assert r.status_code == 422 and error_id in r.text, (change, r.status_code, r.text[-600:])
+        assert 'class="error" role="alert"' in r.text
+    assert await trunk_rows(box) == before
+
+
+async def test_toll_policy_form_sets_classes_per_extension_and_refuses_bad_lines(box: Box) -> None:
+    c, token = await admin_page(box)
+    form = {"allowed_patterns": "0[1-9][0-9]{8}\n00[1-9][0-9]{6,14}", "blocked": "00 international\n1900 premium",
+            "default_class": "local", "class_101": "international", "class_102": "", "class_103": "internal",
+            "max_calls_per_hour": "12", "csrf_token": token}
+    r = await c.post("/toll-policy", data=form)
+    assert r.status_code == 303 and r.headers["location"] == "/routes#toll"
+    api = await box.login("admin")
+    policy = (await api.get("/api/v1/toll-policy")).json()
+    assert policy == {"allowed_patterns": ["0[1-9][0-9]{8}", "00[1-9][0-9]{6,14}"],
+                      "blocked": [{"prefix": "00", "needs": "international"}, {"prefix": "1900", "needs": "premium"}],
+                      "default_class": "local", "classes": {"101": "international", "103": "internal"},
+                      "max_calls_per_hour": 12}
+    page = (await c.get("/routes")).text
+    assert '<option value="international" selected>' in page and "1900 premium" in page
+    before = await trunk_rows(box)
+    for change, error_id in [({"blocked": "00"}, "blocked_invalid"), ({"blocked": "00 galactic"}, "blocked_invalid"),
+                             ({"allowed_patterns": "(("}, "allowed_patterns_invalid"),
+                             ({"max_calls_per_hour": "-1"}, "max_calls_per_hour_invalid"),
+                             ({"class_101": "emperor"}, "classes_invalid")]:
+        r = await c.post("/toll-policy", data={**form, **change})
+        assert r.status_code == 422 and error_id in r.text, (change, r.status_code, r.text[-600:])
+    assert await trunk_rows(box) == before
