@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from appliance.controller.supervision import service_of
 
 if TYPE_CHECKING:
     from appliance.controller.changes import Changes
@@ -48,11 +50,25 @@ class AgentLine:
 
 
 @dataclass(frozen=True)
+class CallLine:
+    """One live queue call: waiting, ringing an agent, or talking (what supervision hangs on)."""
+
+    call_id: str
+    caller: str
+    queue: str
+    state: str  # waiting | ringing | talking
+    agent: str | None  # the agent talking, or the agents ringing joined by ", "
+    seconds: float  # waiting: time in queue; talking: time since the agent answered
+    supervision: dict[str, str] | None  # supervisor_extension, mode, state while supervised
+
+
+@dataclass(frozen=True)
 class Wallboard:
     """The whole board at one moment."""
 
     queues: list[QueueLine]
     agents: list[AgentLine]
+    calls: list[CallLine] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -64,6 +80,8 @@ class Wallboard:
             tuple((q.number, q.waiting, q.entered, q.answered, q.abandoned, q.service_level, q.asa_s)
                   for q in self.queues),
             tuple((a.agent, a.state, a.reason) for a in self.agents),
+            tuple((c.call_id, c.state, c.agent, tuple(sorted((c.supervision or {}).items())))
+                  for c in self.calls),
         )
 
 
@@ -99,7 +117,43 @@ def wallboard(queues: QueueService) -> Wallboard:
                   time_in_state_s=round(a.time_in_state(), 1), queues=member_of.get(agent_id, []))
         for agent_id, a in sorted(agents.items())
     ]
-    return Wallboard(lines, people)
+    return Wallboard(lines, people, live_calls(queues))
+
+
+def _supervisions(queues: QueueService) -> dict[str, dict[str, str]]:
+    try:
+        service = service_of(queues.manager)
+    except KeyError:  # a controller built without call features
+        return {}
+    return {s.call_id: s.public() for s in service.list()}
+
+
+def live_calls(queues: QueueService) -> list[CallLine]:
+    """Queue calls now: callers waiting (or ringing an agent) in queue order, then calls being talked."""
+    d = queues.dispatcher
+    now = queues.clock.monotonic()
+    supervised = _supervisions(queues)
+    sessions = queues.manager.sessions
+    out: list[CallLine] = []
+    for number in sorted(d.queues):
+        for c in d.queues[number].waiting:
+            if c.callback:
+                continue
+            ringing = bool(c.offered_to)
+            out.append(CallLine(
+                call_id=c.call_id, caller=c.number, queue=number, state="ringing" if ringing else "waiting",
+                agent=", ".join(c.offered_to) if ringing else None, seconds=round(c.waited(now), 1),
+                supervision=None,
+            ))
+    for call_id, (number, agent_id) in sorted(d.answered_calls().items(), key=lambda kv: (kv[1], kv[0])):
+        session = sessions.get(call_id)
+        agent = d.agents.get(agent_id)
+        out.append(CallLine(
+            call_id=call_id, caller=session.caller if session else "", queue=number, state="talking",
+            agent=agent_id, seconds=round(agent.time_in_state(), 1) if agent else 0.0,
+            supervision=supervised.get(call_id),
+        ))
+    return out
 
 
 async def stream(read: Callable[[], Wallboard], changes: Changes, *,

@@ -190,3 +190,25 @@ async def test_metrics_show_the_sync_backlog_when_the_cloud_is_on(acd: Box) -> N
     await acd.ctl.db.commit()
     r = await acd.client("127.0.0.1").get("/metrics")
     assert "appliance_sync_backlog 1" in r.text.splitlines()
+
+
+async def test_live_calls_waiting_ringing_then_talking(acd: Box) -> None:
+    queues = acd.ctl.queues
+    sup = await acd.login("sup")
+    assert (await sup.get("/api/v1/wallboard")).json()["calls"] == []
+    await queues.apply(queues.dispatcher.join("700", "call-1", "0501234567"), step=True)
+    acd.clock.advance(4)
+    (c,) = (await sup.get("/api/v1/wallboard")).json()["calls"]
+    assert c == {"call_id": "call-1", "caller": "0501234567", "queue": "700", "state": "waiting", "agent": None,
+                 "seconds": 4.0, "supervision": None}
+    agent = await acd.login("agent")
+    await agent.post("/api/v1/me/agent", json={"action": "login"})
+    await queues.apply(queues.dispatcher.step())
+    (c,) = (await sup.get("/api/v1/wallboard")).json()["calls"]
+    assert (c["state"], c["agent"]) == ("ringing", "102")
+    await queues.apply(queues.dispatcher.answered("call-1", "102"))
+    acd.clock.advance(9)
+    (c,) = (await sup.get("/api/v1/wallboard")).json()["calls"]
+    assert (c["state"], c["agent"], c["seconds"], c["queue"]) == ("talking", "102", 9.0, "700")
+    await queues.apply(queues.dispatcher.hangup("call-1"))
+    assert (await sup.get("/api/v1/wallboard")).json()["calls"] == []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.unit.web.conftest import Box, state_of_the_acd
+from tests.unit.web.conftest import Box, state_of_the_acd, user_id
 from tests.unit.web.test_pages import page_login
 
 
@@ -58,3 +58,19 @@ async def test_staffing_page(box: Box) -> None:
     assert bad.status_code == 422 and "staffing_invalid" in bad.text
     agent, _ = await page_login(box, "agent")
     assert (await agent.get("/staffing")).status_code == 403
+
+
+async def test_wallboard_supervision_buttons_ring_the_supervisors_own_extension(acd: Box) -> None:
+    sup, _ = await page_login(acd, "sup")
+    page = (await sup.get("/wallboard")).text
+    assert "Live calls" in page and 'data-own-extension=""' in page
+    assert "need your user linked to an extension" in page  # the buttons say why they are off
+    admin = await acd.login("admin")
+    r = await admin.put(f"/api/v1/users/{await user_id(acd, 'sup')}/extension", json={"extension": "103"})
+    assert r.status_code == 200
+    page = (await sup.get("/wallboard")).text
+    assert 'data-own-extension="103"' in page and "ring your extension 103." in page
+    he = (await sup.get("/wallboard", params={"lang": "he"})).text
+    assert 'dir="rtl"' in he and "שיחות פעילות" in he and "מצלצלות לשלוחה שלך 103" in he
+    js = (await sup.get("/static/wallboard.js")).text
+    assert '"/api/v1/supervision"' in js and "x-csrf-token" in js

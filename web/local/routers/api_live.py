@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
 
 from appliance.acd.erlang import agents_needed
 from appliance.domain.errors import DomainError
@@ -26,17 +27,35 @@ from web.local.services import Services
 
 router = APIRouter(prefix="/api/v1", tags=["live"])
 
+
+class CallLinePublic(BaseModel):
+    """One live queue call on the wallboard (supervision: extension, mode and state while supervised)."""
+
+    call_id: str
+    caller: str
+    queue: str
+    state: Literal["waiting", "ringing", "talking"]
+    agent: str | None
+    seconds: float
+    supervision: dict[str, str] | None
+
+
+class LiveWallboardPublic(WallboardPublic):
+    """The wallboard with its live calls (what listen / whisper / barge hang on)."""
+
+    calls: list[CallLinePublic]
+
 MAX_STAFFING_AGENTS = 1000
 
 
-def board(services: Services) -> WallboardPublic:
+def board(services: Services) -> LiveWallboardPublic:
     """The wallboard now as the API answers it."""
-    return WallboardPublic.model_validate(wallboard.wallboard(services.ctl.queues).as_dict())
+    return LiveWallboardPublic.model_validate(wallboard.wallboard(services.ctl.queues).as_dict())
 
 
 @router.get("/wallboard")
-async def get_wallboard(_: SupervisorUser, services: ServicesDep) -> WallboardPublic:
-    """Per queue: waiting, longest wait, SL, ASA, abandons; agents with state and time in state."""
+async def get_wallboard(_: SupervisorUser, services: ServicesDep) -> LiveWallboardPublic:
+    """Per queue: waiting, longest wait, SL, ASA, abandons; agents with state and time in state; live calls."""
     return board(services)
 
 

@@ -20,8 +20,10 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/wallboard")
 async def wallboard_page(request: Request, auth: SupervisorUser, services: ServicesDep, tr: Tr) -> Response:
-    """Queues and agents, kept live by server-sent events (rendered complete for no-script browsers)."""
-    return render(request, "wallboard.html", tr, auth, board=board(services))
+    """Queues, agents and live calls, kept live by server-sent events (rendered complete for no-script
+    browsers); the listen / whisper / barge buttons ring the supervisor's own linked extension."""
+    own = await services.desk.extension_of(auth.user.id)
+    return render(request, "wallboard.html", tr, auth, board=board(services), own_extension=own)
 
 
 @router.get("/desk")

@@ -1,4 +1,5 @@
-// Wallboard: live rows from server-sent events (a snapshot on each ACD change and every second).
+// Wallboard: live rows from server-sent events (a snapshot on each ACD change and every second),
+// and listen / whisper / barge buttons on talking calls that call /api/v1/supervision.
 "use strict";
 (function () {
   var table = document.querySelector("[data-wallboard]");
@@ -6,16 +7,80 @@
   var queues = document.querySelector("[data-queues]");
   var agents = document.querySelector("[data-agents]");
   var live = document.querySelector("[data-live-state]");
+  var calls = document.querySelector("[data-calls]");
+  var callRows = document.querySelector("[data-call-rows]");
+  var result = document.querySelector("[data-supervise-result]");
+  var own = calls ? calls.getAttribute("data-own-extension") : "";
+  var label = function (key) { return (calls && calls.getAttribute("data-l-" + key)) || key; };
   var pct = function (v) { return v === null ? "–" : Math.round(v * 100) + " %"; };
   var secs = function (v) { return v === null ? "–" : Math.round(v) + " s"; };
+  var cell = function (v) { var td = document.createElement("td"); td.textContent = String(v); return td; };
   var row = function (cells) {
     var tr = document.createElement("tr");
-    cells.forEach(function (v) { var td = document.createElement("td"); td.textContent = String(v); tr.appendChild(td); });
+    cells.forEach(function (v) { tr.appendChild(cell(v)); });
     return tr;
   };
   var states = function (by) {
     return Object.keys(by).map(function (s) { return s + " " + by[s]; }).join(", ");
   };
+  var button = function (c, mode) {
+    var b = document.createElement("button");
+    b.type = "button";
+    b.textContent = label(mode);
+    b.setAttribute("data-call-id", c.call_id);
+    b.setAttribute("data-mode", mode);
+    var current = c.supervision && c.supervision.mode;
+    if (current === mode) { b.className = "primary"; b.setAttribute("aria-pressed", "true"); }
+    if (!own) { b.disabled = true; b.title = label("no-extension"); }
+    return b;
+  };
+  var callRow = function (c) {
+    var tr = row([c.caller, c.queue, label(c.state), c.agent || "–", secs(c.seconds)]);
+    tr.setAttribute("data-call", c.call_id);
+    tr.setAttribute("data-state", c.state);
+    var td = document.createElement("td");
+    td.className = "actions";
+    if (c.state === "talking") {
+      ["listen", "whisper", "barge"].forEach(function (m) { td.appendChild(button(c, m)); td.appendChild(document.createTextNode(" ")); });
+      if (c.supervision) {
+        td.appendChild(button(c, "stop"));
+        var s = document.createElement("span");
+        s.className = "muted";
+        s.setAttribute("data-supervision", c.supervision.state);
+        s.textContent = " " + c.supervision.supervisor_extension + " (" + c.supervision.state + ")";
+        td.appendChild(s);
+      }
+      if (!own) { td.appendChild(document.createTextNode(label("no-extension"))); }
+    }
+    tr.appendChild(td);
+    return tr;
+  };
+  var show = function (text) { if (result) { result.textContent = text; } };
+  var api = function (method, url, body) {
+    return fetch(url, {
+      method: method, credentials: "same-origin",
+      headers: { "content-type": "application/json", "accept": "application/json",
+                 "x-csrf-token": calls.getAttribute("data-csrf") },
+      body: body ? JSON.stringify(body) : undefined
+    }).then(function (r) {
+      if (r.ok) { show(""); return; }
+      return r.json().then(function (e) { show(e.message || e.error_id || String(r.status)); },
+                           function () { show(String(r.status)); });
+    }, function () { show("network error"); });
+  };
+  if (calls) {
+    calls.addEventListener("click", function (ev) {
+      var b = ev.target.closest ? ev.target.closest("button[data-mode]") : null;
+      if (!b || b.disabled) { return; }
+      var id = b.getAttribute("data-call-id");
+      var mode = b.getAttribute("data-mode");
+      var supervised = b.parentNode.querySelector("[data-supervision]") !== null;
+      var url = "/api/v1/supervision/" + encodeURIComponent(id);
+      if (mode === "stop") { api("DELETE", url); }
+      else if (supervised) { api("PATCH", url, { mode: mode }); }
+      else { api("POST", "/api/v1/supervision", { call_id: id, supervisor_extension: own, mode: mode }); }
+    });
+  }
   var source = new EventSource(table.getAttribute("data-wallboard"));
   source.addEventListener("wallboard", function (ev) {
     var b = JSON.parse(ev.data);
@@ -28,6 +93,11 @@
       return row([a.agent, a.state + (a.reason ? " (" + a.reason + ")" : ""), secs(a.time_in_state_s),
                   a.queues.join(", ")]);
     }));
+    if (callRows) {
+      var list = (b.calls || []).map(callRow);
+      if (!list.length) { var empty = row([label("none")]); empty.firstChild.colSpan = 6; empty.firstChild.className = "muted"; list = [empty]; }
+      callRows.replaceChildren.apply(callRows, list);
+    }
     if (live) { live.dataset.updated = String(Date.now()); }
   });
 })();
