@@ -35,6 +35,7 @@ from web.local.routers import (
     api_voicemail,
     pages_access,
     pages_admin,
+    pages_ivr,
     pages_live,
     pages_reports,
     pages_routing,
@@ -47,7 +48,7 @@ if TYPE_CHECKING:
 STATIC = Path(__file__).parent / "static"
 ROUTERS = (api_access, api_directory, api_users, api_reports, api_live, api_kpis, api_backup, api_system,
            api_desk_calls, pages_access, pages_admin, pages_reports, pages_live, api_trunks, api_ivr,
-           api_voicemail, api_prompts, api_supervision, api_sms, api_queues, pages_routing)
+           api_voicemail, api_prompts, api_supervision, api_sms, api_queues, pages_routing, pages_ivr)
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self';"
        " frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
 
