@@ -63,7 +63,7 @@ async def _ivr_page(request: Request, auth: Auth, services: Services, tr: Transl
     menus = sorted((stored.config.get("menus", {}) if stored else {}) or {f.menu_id: {}})
     return render(request, "ivr_edit.html", tr, auth, status_code, f=f.padded(), new=new, problems=problems or [],
                   can_edit=_can_edit(auth), keys=KEYS, kinds=DEST_KINDS, days=DAYS, time_zones=TIME_ZONES,
-                  languages=list(VOICES), builtin=sorted(TEXTS["en"]), custom=custom,
+                  prompt_languages=list(VOICES), builtin=sorted(TEXTS["en"]), custom=custom,
                   targets=sorted({*d.extensions, *d.queues}, key=lambda n: (len(n), n)), menus=menus,
                   saved=request.query_params.get("saved") == "1")
 
