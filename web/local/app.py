@@ -37,6 +37,7 @@ from web.local.routers import (
     pages_admin,
     pages_ivr,
     pages_live,
+    pages_queues,
     pages_reports,
     pages_routing,
 )
@@ -48,7 +49,8 @@ if TYPE_CHECKING:
 STATIC = Path(__file__).parent / "static"
 ROUTERS = (api_access, api_directory, api_users, api_reports, api_live, api_kpis, api_backup, api_system,
            api_desk_calls, pages_access, pages_admin, pages_reports, pages_live, api_trunks, api_ivr,
-           api_voicemail, api_prompts, api_supervision, api_sms, api_queues, pages_routing, pages_ivr)
+           api_voicemail, api_prompts, api_supervision, api_sms, api_queues, pages_routing, pages_ivr,
+           pages_queues)
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self';"
        " frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
 
