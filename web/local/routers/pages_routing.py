@@ -1,4 +1,4 @@
-"""Admin pages: trunks (live status), outbound routes, toll-fraud limits (forms post, then redirect).
+"""Admin pages: trunks (live status), outbound routes, toll-fraud limits, recording policy (forms post, redirect).
 
 Handlers are thin: a form becomes the API's request model and goes through the same functions
 the API uses (`api_trunks.save_trunk` ...), so a refusal carries the API's error id and reason
@@ -20,6 +20,7 @@ from web.local.deps import AdminUser, FormDep, ServicesDep, SupervisorUser, Tr
 from web.local.forms import Form
 from web.local.render import render
 from web.local.routers import api_trunks as api
+from web.local.routers.api_recording_policy import policy_service
 
 router = APIRouter(include_in_schema=False)
 M = TypeVar("M", bound=BaseModel)
@@ -188,3 +189,40 @@ async def toll_update(auth: AdminUser, form: FormDep, services: ServicesDep) -> 
     body = model(api.TollPolicyIn, policy_fields(form, extensions))
     await api.save_policy(api.service_of(services), auth, body)
     return _back("/routes#toll")
+
+
+# ----- recording policy and retention -----
+
+@router.get("/recording-policy")
+async def recording_policy_page(request: Request, auth: SupervisorUser, services: ServicesDep, tr: Tr) -> Response:
+    """Per queue: recorded or not, retention days; the default for other calls; the sweep."""
+    view = await policy_service(services).view()
+    return render(request, "recording_policy.html", tr, auth, policy=view, can_edit=auth.user.role is Role.ADMIN,
+                  swept=request.query_params.get("swept"))
+
+
+@router.post("/recording-policy")
+async def recording_policy_update(auth: AdminUser, form: FormDep, services: ServicesDep) -> Response:
+    """Set the default and each queue's retention days (blank: the queue follows the default)."""
+    svc = policy_service(services)
+    queues = [q.number for q in (await svc.view()).queues]
+    days: dict[str, int | None] = {}
+    for number in queues:
+        raw = form.get(f"days_{number}").strip()
+        days[number] = None if raw == "" else form.integer(f"days_{number}", 0)
+    await svc.set_retention(auth.actor, form.integer("default_days", 0), days)
+    return _back("/recording-policy")
+
+
+@router.post("/recording-policy/record/{number}")
+async def recording_policy_record(number: str, auth: AdminUser, form: FormDep, services: ServicesDep) -> Response:
+    """Switch a queue's recording on or off."""
+    await policy_service(services).set_record(auth.actor, number, form.flag("record"))
+    return _back("/recording-policy")
+
+
+@router.post("/recording-policy/sweep")
+async def recording_policy_sweep(_: AdminUser, services: ServicesDep) -> Response:
+    """Run the retention sweep now."""
+    r = await policy_service(services).sweep()
+    return _back(f"/recording-policy?swept={r.purged}")
