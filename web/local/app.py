@@ -26,6 +26,7 @@ from web.local.routers import (
     api_live,
     api_prompts,
     api_queues,
+    api_recording_policy,
     api_reports,
     api_sms,
     api_supervision,
@@ -50,7 +51,7 @@ STATIC = Path(__file__).parent / "static"
 ROUTERS = (api_access, api_directory, api_users, api_reports, api_live, api_kpis, api_backup, api_system,
            api_desk_calls, pages_access, pages_admin, pages_reports, pages_live, api_trunks, api_ivr,
            api_voicemail, api_prompts, api_supervision, api_sms, api_queues, pages_routing, pages_ivr,
-           pages_queues)
+           pages_queues, api_recording_policy)
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self';"
        " frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
 
