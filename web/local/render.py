@@ -24,6 +24,7 @@ NAV: list[tuple[str, str, Role]] = [
     ("/staffing", "Staffing", Role.SUPERVISOR),
     ("/extensions", "Extensions", Role.SUPERVISOR),
     ("/ring-groups", "Ring groups", Role.SUPERVISOR),
+    ("/queues", "Queues", Role.SUPERVISOR),
     ("/ivr", "IVR menus", Role.SUPERVISOR),
     ("/dids", "Inbound DIDs", Role.SUPERVISOR),
     ("/prompts", "Prompts", Role.SUPERVISOR),
