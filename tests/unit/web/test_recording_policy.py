@@ -19,6 +19,7 @@ from appliance.domain.clock import ManualClock, iso
 from appliance.domain.retention import RecordingFacts, RetentionError, RetentionPolicy, due, expires_at, is_due
 from appliance.storage.calls import CallStore, RecordingRow
 from appliance.storage.db import open_db
+from tests.unit.web.conftest import Box
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 DAY = 86400.0
@@ -205,3 +206,116 @@ async def test_the_sweeper_runs_at_start_and_then_every_interval(store: Store) -
         assert asked[:2] == [3600.0, 3600.0]
     finally:
         await sweeper.stop()
+
+
+# ----- API and page -----
+
+@pytest.fixture
+async def pbox(acd: Box) -> AsyncIterator[Box]:
+    """The web box with queue 700 and the retention sweeper (the one build_controller wired, if any)."""
+    idx = acd.ctl.sessions.indexer
+    started = idx.retention is not None
+    if not started:
+        idx.retention = RetentionSweeper(acd.ctl.settings.db_path, idx.data_dir, acd.clock)
+    try:
+        yield acd
+    finally:
+        if idx.retention is not None:
+            await idx.retention.stop()
+
+
+async def policy_rows(b: Box) -> dict[str, list[tuple[Any, ...]]]:
+    return {"retention": await b.rows("SELECT * FROM recording_retention ORDER BY 1"),
+            "queues": await b.rows("SELECT number, record FROM queues ORDER BY 1"),
+            "recordings": await b.rows("SELECT * FROM recordings ORDER BY 1"),
+            "changes": await b.rows("SELECT * FROM audit_log WHERE action NOT LIKE 'login%' ORDER BY 1")}
+
+
+async def test_api_sets_retention_per_queue_and_the_sweep_applies_it(pbox: Box) -> None:
+    sup = await pbox.login("sup")
+    got = (await sup.get("/api/v1/recording-policy")).json()
+    assert got["default_days"] == 365 and got["counts"] == {"kept": 0, "held": 0, "pending": 0, "expired": 0}
+    assert got["queues"] == [{"number": "700", "name": "Support queue", "record": True, "days": None,
+                              "effective_days": 365}]
+    admin = await pbox.login("admin")
+    r = await admin.put("/api/v1/recording-policy", json={"default_days": 30, "queues": {"700": 7}})
+    assert r.status_code == 200, r.text
+    assert r.json()["queues"][0]["days"] == 7 and r.json()["default_days"] == 30
+    (detail,), = await pbox.rows("SELECT detail FROM audit_log WHERE action = 'recording_policy.update'")
+    assert '"default_days": 30' in detail
+    # a queue call's recording and another call's, both 8 days old
+    data = pbox.ctl.settings.data_dir
+    store = Store(data, pbox.ctl.db, pbox.clock)
+    q = await store.recording("qcall", pbox.clock.now(), queue="700")
+    other = await store.recording("other", pbox.clock.now())
+    pbox.clock.advance(8 * DAY)
+    admin, sup = await pbox.login("admin"), await pbox.login("sup")  # sessions last 12 hours
+    r = await admin.post("/api/v1/recording-policy/sweep")
+    assert r.status_code == 200 and r.json() == {"expired": 1, "purged": 1, "failed": 0}
+    assert not q.exists() and other.exists()
+    got = (await sup.get("/api/v1/recording-policy")).json()
+    assert got["counts"] == {"kept": 1, "held": 0, "pending": 0, "expired": 1}
+    assert got["last_sweep"] == {"expired": 1, "purged": 1, "failed": 0}
+    # back to the default for 700
+    r = await admin.put("/api/v1/recording-policy", json={"default_days": 30, "queues": {"700": None}})
+    assert r.json()["queues"][0] == {"number": "700", "name": "Support queue", "record": True, "days": None,
+                                     "effective_days": 30}
+
+
+async def test_api_record_flag_through_the_queue_service_and_refusals_write_nothing(pbox: Box) -> None:
+    admin = await pbox.login("admin")
+    r = await admin.put("/api/v1/recording-policy/queues/700/record", json={"record": False})
+    assert r.status_code == 200 and r.json()["queues"][0]["record"] is False
+    assert pbox.ctl.queues.rows["700"].record is False  # live in the ACD at once
+    assert (await admin.get("/api/v1/queues/700")).json()["record"] is False
+    before = await policy_rows(pbox)
+    for body, status, error_id in [
+        ({"default_days": 0}, 422, "default_days_invalid"),
+        ({"default_days": 30, "queues": {"700": 40000}}, 422, "queues_invalid"),
+        ({"default_days": 30, "queues": {"799": 5}}, 422, "queue_not_found"),
+        ({"default_days": "lots"}, 422, "validation_failed"),
+    ]:
+        r = await admin.put("/api/v1/recording-policy", json=body)
+        assert r.status_code == status and r.json()["error_id"] == error_id, (body, r.text)
+        assert r.json()["message"]
+    r = await admin.put("/api/v1/recording-policy/queues/799/record", json={"record": True})
+    assert r.status_code == 404 and r.json()["error_id"] == "queue_not_found"
+    sup = await pbox.login("sup")
+    assert (await sup.put("/api/v1/recording-policy", json={"default_days": 5})).status_code == 403
+    assert (await sup.post("/api/v1/recording-policy/sweep")).status_code == 403
+    r = await sup.put("/api/v1/recording-policy/queues/700/record", json={"record": True})
+    assert r.status_code == 403 and r.json()["error_id"] == "role_forbidden"
+    agent = await pbox.login("agent")
+    assert (await agent.get("/api/v1/recording-policy")).status_code == 403
+    assert await policy_rows(pbox) == before
+
+
+async def test_recording_policy_page(pbox: Box) -> None:
+    from tests.unit.web.test_pages import page_login
+
+    c, token = await page_login(pbox, "admin")
+    page = await c.get("/recording-policy")
+    assert page.status_code == 200 and 'data-queue="700"' in page.text and "Save retention" in page.text
+    r = await c.post("/recording-policy", data={"default_days": "60", "days_700": "14", "csrf_token": token})
+    assert r.status_code == 303
+    page = (await c.get("/recording-policy")).text
+    assert 'name="days_700" type="number" min="1" max="36500" value="14"' in page and "14 days" in page
+    r = await c.post("/recording-policy/record/700", data={"csrf_token": token})  # no "record": off
+    assert r.status_code == 303 and pbox.ctl.queues.rows["700"].record is False
+    assert "Record 700" in (await c.get("/recording-policy")).text
+    before = await policy_rows(pbox)
+    for form, error_id in [({"default_days": "0", "days_700": ""}, "default_days_invalid"),
+                           ({"default_days": "ten", "days_700": ""}, "field_not_integer"),
+                           ({"default_days": "30", "days_700": "99999"}, "queues_invalid")]:
+        r = await c.post("/recording-policy", data={**form, "csrf_token": token})
+        assert r.status_code == 422 and error_id in r.text and 'role="alert"' in r.text, (form, r.text[-500:])
+    assert await policy_rows(pbox) == before
+    r = await c.post("/recording-policy/sweep", data={"csrf_token": token})
+    assert r.status_code == 303 and r.headers["location"] == "/recording-policy?swept=0"
+    sup, sup_token = await page_login(pbox, "sup")
+    page = await sup.get("/recording-policy")
+    assert page.status_code == 200 and "Save retention" not in page.text and "Sweep now" not in page.text
+    r = await sup.post("/recording-policy", data={"default_days": "5", "csrf_token": sup_token})
+    assert r.status_code == 403
+    agent, _ = await page_login(pbox, "agent")
+    assert (await agent.get("/recording-policy")).status_code == 403
