@@ -72,6 +72,7 @@ class IvrForm:
     on_fail: Dest = field(default_factory=lambda: Dest("hangup"))
     options: dict[str, Dest] = field(default_factory=lambda: {k: Dest() for k in KEYS})
     hours_on: bool = False
+    switch_id: str = HOURS_SWITCH
     tz: str = "UTC"
     week: dict[str, str] = field(default_factory=lambda: {d: "" for d in DAYS})
     holidays: list[HolidayRow] = field(default_factory=list)
@@ -96,9 +97,9 @@ def form_from_config(number: str, name: str, language: str, config: Mapping[str,
     menus = config.get("menus", {}) if isinstance(config.get("menus"), Mapping) else {}
     switches = config.get("switches", {}) if isinstance(config.get("switches"), Mapping) else {}
     entry = Dest.of(str(config.get("entry", "")))
-    sw = switches.get(HOURS_SWITCH) if entry.kind == "switch" and entry.target == HOURS_SWITCH else None
+    sw = switches.get(entry.target) if entry.kind == "switch" else None
     if isinstance(sw, Mapping):
-        f.hours_on = True
+        f.hours_on, f.switch_id = True, entry.target
         f.closed = Dest.of(sw.get("closed"))
         f.holiday = Dest.of(sw.get("holiday"))
         hours = sw.get("hours", {})
@@ -131,6 +132,7 @@ def form_from_post(number: str, get: Any) -> IvrForm:
                 timeout_s=get("timeout_s").strip() or "5", max_retries=get("max_retries").strip() or "2",
                 repeat_key=get("repeat_key").strip(), on_fail=Dest(get("on_fail_kind"), get("on_fail_target")),
                 hours_on=get("hours_on") not in ("", "0", "off"), tz=get("tz").strip() or "UTC",
+                switch_id=get("switch_id").strip() or HOURS_SWITCH,
                 closed=Dest(get("closed_kind"), get("closed_target")),
                 holiday=Dest(get("holiday_kind"), get("holiday_target")))
     f.options = {k: Dest(get(f"opt_{k}_kind"), get(f"opt_{k}_target")) for k in KEYS}
@@ -157,8 +159,9 @@ def config_from_form(f: IvrForm, base: Mapping[str, Any] | None = None) -> tuple
     problems: list[str] = []
     config: dict[str, Any] = copy.deepcopy(dict(base or {}))
     menus: dict[str, Any] = dict(config.get("menus", {})) if isinstance(config.get("menus"), Mapping) else {}
-    if not re.fullmatch(r"[a-z0-9_-]{1,20}", f.menu_id):
-        problems.append(f"menu id {f.menu_id!r}: use 1-20 of a-z, 0-9, '-' and '_'")
+    for what, ident in (("menu", f.menu_id), ("switch", f.switch_id)):
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,40}", ident):
+            problems.append(f"{what} id {ident!r}: use 1-40 of A-Z, a-z, 0-9, '-' and '_'")
     for label, dest in [("on failure", f.on_fail), ("closed", f.closed), ("holiday", f.holiday),
                         *((f"key {k}", d) for k, d in f.options.items())]:
         if dest.kind and dest.kind not in DEST_KINDS:
@@ -193,10 +196,13 @@ def config_from_form(f: IvrForm, base: Mapping[str, Any] | None = None) -> tuple
         }
         if f.holiday.kind:
             sw["holiday"] = f.holiday.text()
-        switches[HOURS_SWITCH] = sw
-        config["entry"] = f"switch:{HOURS_SWITCH}"
+        old_sw = switches.get(f.switch_id)
+        switches[f.switch_id] = {**old_sw, **sw} if isinstance(old_sw, Mapping) else sw
+        if not f.holiday.kind:
+            switches[f.switch_id].pop("holiday", None)
+        config["entry"] = f"switch:{f.switch_id}"
     else:
-        switches.pop(HOURS_SWITCH, None)
+        switches.pop(f.switch_id, None)
         config["entry"] = f"menu:{f.menu_id}"
     if switches:
         config["switches"] = switches

@@ -55,6 +55,19 @@ def test_a_stored_configuration_survives_the_form_round_trip() -> None:
     assert config["entry"] == "menu:main" and "switches" not in config
 
 
+def test_a_switch_and_menu_named_otherwise_are_edited_in_place() -> None:
+    stored = {"entry": "switch:office", "menus": {"start": {"prompt": "goodbye", "options": {"1": "hangup"}}},
+              "switches": {"office": {"hours": {"tz": "UTC", "hours": {"sat": ["10:00-12:00"]}},
+                                      "open": "menu:start", "closed": "hangup", "holiday": "extension:101"}}}
+    f = form_from_config("800", "M", "en", stored)
+    assert (f.switch_id, f.menu_id, f.week["sat"], f.holiday.text()) == ("office", "start", "10:00-12:00",
+                                                                        "extension:101")
+    f.holiday.kind = ""
+    config, problems = config_from_form(f, stored)
+    assert problems == [] and config["entry"] == "switch:office" and set(config["switches"]) == {"office"}
+    assert "holiday" not in config["switches"]["office"] and set(config["menus"]) == {"start"}
+
+
 async def test_admin_builds_an_ivr_on_the_page_and_the_api_returns_it(box: Box) -> None:
     admin, csrf = await page_login(box, "admin")
     page = await admin.get("/ivr/new")
