@@ -298,8 +298,8 @@ async def test_recording_policy_page(pbox: Box) -> None:
     assert page.status_code == 200 and 'data-queue="700"' in page.text and "Save retention" in page.text
     r = await c.post("/recording-policy", data={"default_days": "60", "days_700": "14", "csrf_token": token})
     assert r.status_code == 303
-    page = (await c.get("/recording-policy")).text
-    assert 'name="days_700" type="number" min="1" max="36500" value="14"' in page and "14 days" in page
+    html = (await c.get("/recording-policy")).text
+    assert 'name="days_700" type="number" min="1" max="36500" value="14"' in html and "14 days" in html
     r = await c.post("/recording-policy/record/700", data={"csrf_token": token})  # no "record": off
     assert r.status_code == 303 and pbox.ctl.queues.rows["700"].record is False
     assert "Record 700" in (await c.get("/recording-policy")).text
