@@ -195,3 +195,33 @@ async def test_toll_policy_form_sets_classes_per_extension_and_refuses_bad_lines
         r = await c.post("/toll-policy", data={**form, **change})
         assert r.status_code == 422 and error_id in r.text, (change, r.status_code, r.text[-600:])
     assert await trunk_rows(box) == before
+
+
+async def test_users_page_links_a_user_to_a_desk_extension_and_unlinks(box: Box) -> None:
+    c, token = await admin_page(box)
+    (agent_id,), = await box.rows("SELECT id FROM web_users WHERE username = 'agent'")
+    (sup_id,), = await box.rows("SELECT id FROM web_users WHERE username = 'sup'")
+    page = (await c.get("/users")).text
+    assert 'data-user-extension="agent"' in page and '<option value="102">102 Ext 102</option>' in page
+    r = await c.post(f"/users/{agent_id}/extension", data={"extension": "102", "csrf_token": token})
+    assert r.status_code == 303 and r.headers["location"] == "/users"
+    assert await box.rows("SELECT user_id, extension FROM web_user_extensions") == [(agent_id, "102")]
+    assert '<option value="102" selected>' in (await c.get("/users")).text
+    agent, _ = await page_login(box, "agent")
+    assert "102" in (await agent.get("/desk")).text  # the desk uses the link
+    before = await trunk_rows(box)
+    # refusals: an extension linked to someone else, one that does not exist, a user that does not exist
+    r = await c.post(f"/users/{sup_id}/extension", data={"extension": "102", "csrf_token": token})
+    assert r.status_code == 409 and "extension_linked" in r.text and "linked to agent" in r.text
+    r = await c.post(f"/users/{sup_id}/extension", data={"extension": "999", "csrf_token": token})
+    assert r.status_code == 422 and "extension_not_found" in r.text
+    r = await c.post("/users/9999/extension", data={"extension": "101", "csrf_token": token})
+    assert r.status_code == 404 and "user_not_found" in r.text
+    sup, sup_token = await page_login(box, "sup")
+    r = await sup.post(f"/users/{sup_id}/extension", data={"extension": "101", "csrf_token": sup_token})
+    assert r.status_code == 403
+    assert await trunk_rows(box) == before
+    r = await c.post(f"/users/{agent_id}/extension", data={"extension": "", "csrf_token": token})
+    assert r.status_code == 303 and await box.rows("SELECT * FROM web_user_extensions") == []
+    (detail,), = await box.rows("SELECT detail FROM audit_log WHERE action = 'user.extension' ORDER BY id DESC LIMIT 1")
+    assert detail == '{"extension": null}'

@@ -100,8 +100,11 @@ async def ring_group_delete(number: str, auth: AdminUser, services: ServicesDep)
 
 @router.get("/users")
 async def users_page(request: Request, auth: AdminUser, services: ServicesDep, tr: Tr) -> Response:
-    """Web users and their roles."""
-    return render(request, "users.html", tr, auth, users=await services.users.list(), roles=list(Role))
+    """Web users and their roles, and the desk extension each is linked to."""
+    users = await services.users.list()
+    links = {u.id: await services.desk.extension_of(u.id) for u in users}
+    return render(request, "users.html", tr, auth, users=users, roles=list(Role), links=links,
+                  extensions=await services.directory.extensions())
 
 
 @router.post("/users")
@@ -117,6 +120,13 @@ async def user_update(user_id: RowId, auth: AdminUser, form: FormDep, services: 
     """Change role, enabled flag, and the password when one is typed."""
     await services.users.update(auth.actor, user_id, role=form.required("role"), enabled=form.flag("enabled"),
                                 password=form.get("password") or None)
+    return _back("/users")
+
+
+@router.post("/users/{user_id}/extension")
+async def user_extension(user_id: RowId, auth: AdminUser, form: FormDep, services: ServicesDep) -> Response:
+    """Link a user to their desk extension (blank unlinks); the desk and click-to-call use it."""
+    await services.desk.link(auth.actor, user_id, form.get("extension").strip() or None)
     return _back("/users")
 
 
