@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from appliance.domain.dialplan import MediaService
 from appliance.web_services.ivr_form import config_from_form, form_from_config
 from tests.unit.ivr.test_api_ivr import wav_bytes
 from tests.unit.web.conftest import QUEUE, Box
@@ -237,3 +238,25 @@ async def test_pages_in_hebrew_are_right_to_left(box: Box) -> None:
     for path in ("/ivr", "/ivr/new", "/dids", "/prompts", "/mailboxes"):
         r = await c.get(path + ("&" if "?" in path else "?") + "lang=he")
         assert r.status_code == 200 and 'dir="rtl"' in r.text, path
+
+
+async def test_mailbox_messages_are_listed_played_and_deleted_by_admins(box: Box) -> None:
+    vm_dir = box.ctl.settings.data_dir / "voicemail" / "102"
+    vm_dir.mkdir(parents=True)
+    (vm_dir / "m-0.wav").write_bytes(wav_bytes(1.0, 8000, 1))
+    store = box.ctl.sessions.flows[MediaService.VOICEMAIL].__self__.store  # type: ignore[attr-defined]
+    mid = await store.start_message("102", "0501234567", "call-1", box.clock.now(), "voicemail/102/m-0.wav")
+    await store.finish_message(mid, 1.0)
+    sup, sup_csrf = await page_login(box, "sup")
+    page = await sup.get("/mailboxes")
+    assert f'data-message="{mid}" class="new"' in page.text and "0501234567" in page.text
+    assert f'src="/api/v1/voicemails/{mid}/audio"' in page.text and "/delete" not in page.text
+    assert (await sup.post(f"/voicemails/{mid}/delete", data={"csrf_token": sup_csrf})).status_code == 403
+    admin, csrf = await page_login(box, "admin")
+    assert (await admin.post("/voicemails/99999/delete", data={"csrf_token": csrf})).status_code == 404
+    assert (vm_dir / "m-0.wav").exists()
+    assert (await admin.post(f"/voicemails/{mid}/delete", data={"csrf_token": csrf})).status_code == 303
+    assert not (vm_dir / "m-0.wav").exists()
+    assert 'data-messages="102"' not in (await admin.get("/mailboxes")).text
+    (action,), = await box.rows("SELECT action FROM audit_log WHERE action = 'voicemail.delete'")
+    assert action == "voicemail.delete"

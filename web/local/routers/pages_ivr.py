@@ -23,7 +23,7 @@ from appliance.web_services.ivr_form import (
     form_from_post,
 )
 from appliance.web_services.rules import Role
-from web.local.deps import AdminUser, Auth, FormDep, ServicesDep, SupervisorUser, Tr
+from web.local.deps import AdminUser, Auth, FormDep, RowId, ServicesDep, SupervisorUser, Tr
 from web.local.i18n import Translator
 from web.local.render import render
 from web.local.routers.api_ivr import ivr_admin, ivr_service
@@ -216,7 +216,8 @@ async def mailboxes_page(request: Request, auth: SupervisorUser, services: Servi
     """Every mailbox (extension and queue numbers) with its counts and PIN state; admins reset PINs."""
     vm = voicemail(services)
     boxes = [await vm.summary(m) for m in sorted(vm.mailboxes(), key=lambda n: (len(n), n))]
-    return render(request, "mailboxes.html", tr, auth, boxes=boxes, can_edit=_can_edit(auth),
+    messages = {b.mailbox: await vm.messages(b.mailbox) for b in boxes if b.new or b.old}
+    return render(request, "mailboxes.html", tr, auth, boxes=boxes, messages=messages, can_edit=_can_edit(auth),
                   pin_set=request.query_params.get("pin_set", "")[:20])
 
 
@@ -230,3 +231,11 @@ async def mailbox_pin(number: Number, auth: AdminUser, form: FormDep, services: 
     except VoicemailError as exc:
         raise Invalid("pin_invalid", str(exc)) from None
     return _back(f"/mailboxes?pin_set={number}")
+
+
+@router.post("/voicemails/{message_id}/delete")
+async def voicemail_delete(message_id: RowId, auth: AdminUser, services: ServicesDep) -> Response:
+    """Delete a voicemail message and its file (the owner's phone gets MWI)."""
+    if not await ivr_admin(services).delete_message(auth.actor, message_id):
+        raise NotFound("voicemail_not_found", f"no voicemail {message_id}", id=message_id)
+    return _back("/mailboxes")
