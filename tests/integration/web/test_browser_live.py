@@ -149,6 +149,7 @@ def supervise_and_play(box: Appliance, url: str, shots: Path, profile: Path, tmp
             seen["pressed"] = driver.find_element(
                 By.CSS_SELECTOR, f"{talking} button[aria-pressed='true']").get_attribute("data-mode")
             seen["result_line"] = driver.find_element(By.CSS_SELECTOR, "[data-supervise-result]").text
+            driver.execute_script("arguments[0].scrollIntoView()", driver.find_element(By.CSS_SELECTOR, talking))
             driver.save_screenshot(str(shots / "live-3-listening.png"))
             seen["same_page"] = driver.execute_script("return window.performance.timeOrigin;") == page_id
 
@@ -194,7 +195,7 @@ def test_supervisor_sees_the_caller_live_listens_in_and_plays_the_recording(box:
     assert AGENT in seen["talking_text"] and "talking" in seen["talking_text"]
     assert seen["same_page"] is True  # every change arrived on the page first loaded
     assert seen["pressed"] == "listen" and seen["result_line"] == ""
-    assert CALLER_HZ in seen["supervisor_heard"]  # the supervisor's phone hears the caller
+    assert seen["supervisor_heard"] == {CALLER_HZ, AGENT_HZ}  # listening: the caller and the agent
     audio = seen["audio"]
     assert audio["error"] is None and audio["ended"] is True and audio["at"] > 0
     assert abs(audio["duration"] - seen["index_duration_s"]) < 0.05
