@@ -135,6 +135,7 @@ async def test_ivr_pages_roles(box: Box) -> None:
     page = await sup.get("/ivr/800")
     assert page.status_code == 200 and "fieldset class=\"card\" disabled" in page.text and "Save IVR" not in page.text
     assert "Europe/Warsaw" in page.text and 'value="Christmas"' in page.text
+    assert "data-ivr-others" in page.text and "<code>menu:other</code>" in page.text
     assert "New IVR" not in (await sup.get("/ivr")).text
     agent, _ = await page_login(box, "agent")
     before = await ivr_tables(box)

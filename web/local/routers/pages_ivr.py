@@ -61,10 +61,13 @@ async def _ivr_page(request: Request, auth: Auth, services: Services, tr: Transl
     custom = sorted({p.name for p in await svc.store.custom_prompts()})
     stored = svc.ivrs.get(f.number)
     menus = sorted((stored.config.get("menus", {}) if stored else {}) or {f.menu_id: {}})
+    switches = sorted(stored.config.get("switches", {}) if stored else {})
+    others = [f"menu:{m}" for m in menus if m != f.menu_id] + [
+        f"switch:{s}" for s in switches if not (f.hours_on and s == f.switch_id)]
     return render(request, "ivr_edit.html", tr, auth, status_code, f=f.padded(), new=new, problems=problems or [],
                   can_edit=_can_edit(auth), keys=KEYS, kinds=DEST_KINDS, days=DAYS, time_zones=TIME_ZONES,
                   prompt_languages=list(VOICES), builtin=sorted(TEXTS["en"]), custom=custom,
-                  targets=sorted({*d.extensions, *d.queues}, key=lambda n: (len(n), n)), menus=menus,
+                  targets=sorted({*d.extensions, *d.queues}, key=lambda n: (len(n), n)), menus=menus, others=others,
                   saved=request.query_params.get("saved") == "1")
 
 
