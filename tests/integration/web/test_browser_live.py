@@ -1,7 +1,8 @@
 """Headless Chromium on a REAL box (Kamailio, pjsua2 workers, pjsua2 test phones): a supervisor
 has /wallboard open; a caller dials queue 700 and appears on the page without a reload; the
 agent answers and the call shows as talking; the supervisor clicks Listen, their own phone
-rings, answers and hears the caller's tone. Then the call's recording plays on /recordings,
+rings, answers and hears the caller's tone; Whisper lets the agent hear the supervisor, Stop
+drops only the supervisor. Then the call's recording plays on /recordings,
 its duration in the browser the same as the index row's.
 
 The browser-side delay from the box's CallerJoined event to the row in the DOM is recorded
@@ -18,6 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
@@ -30,7 +32,7 @@ from tests.support.phone import Phone
 pytestmark = pytest.mark.integration
 
 QUEUE, CALLER, AGENT, SUPERVISOR = "700", "101", "102", "105"
-CALLER_HZ, AGENT_HZ = 500, 1200
+CALLER_HZ, AGENT_HZ, SUP_HZ = 500, 1200, 2000
 SUP_USER = ("sup", "supervisor password 1")
 
 # Installed on the open page: the wall-clock time a live-call row first shows each state.
@@ -86,6 +88,22 @@ def feature(box: Appliance, phone: Phone, user: str, code: str) -> None:
     phone.wait(call, "disconnected", timeout=10)
 
 
+def click(driver: WebDriver, css: str) -> None:
+    """Click what `css` finds, again if the live page redrew it meanwhile."""
+    def press(d: WebDriver) -> bool:
+        d.find_element(By.CSS_SELECTOR, css).click()
+        return True
+
+    WebDriverWait(driver, 10, ignored_exceptions=(StaleElementReferenceException,)).until(press)
+
+
+def text_of(driver: WebDriver, css: str, attribute: str = "") -> str:
+    """Text (or an attribute) of what `css` finds now, read in one go in the page."""
+    return str(driver.execute_script(
+        "var e = document.querySelector(arguments[0]); if (!e) { return ''; }"
+        " return arguments[1] ? e.getAttribute(arguments[1]) : e.innerText;", css, attribute))
+
+
 def row_seen(driver: WebDriver, call_id: str, state: str) -> int | None:
     """When (ms since the epoch, browser clock) the page first showed the call's row in `state`."""
     at = driver.execute_script("return window.__rows[arguments[0]] || null;", f"{call_id} {state}")
@@ -124,7 +142,7 @@ def supervise_and_play(box: Appliance, url: str, shots: Path, profile: Path, tmp
             shown = row_seen(driver, call_id, "waiting") or row_seen(driver, call_id, "ringing")
             joined_ms = datetime.fromisoformat(str(joined["at"])).timestamp() * 1000
             seen["join_to_dom_ms"] = round(float(shown or 0) - joined_ms, 1)
-            seen["row_text"] = driver.find_element(By.CSS_SELECTOR, f"tr[data-call='{call_id}']").text
+            seen["row_text"] = text_of(driver, f"tr[data-call='{call_id}']")
             driver.save_screenshot(str(shots / "live-1-caller-waiting.png"))
 
             incoming = agent.incoming(timeout=20)
@@ -133,10 +151,10 @@ def supervise_and_play(box: Appliance, url: str, shots: Path, profile: Path, tmp
             agent.send_tone(incoming, AGENT_HZ)
             talking = f"tr[data-call='{call_id}'][data-state='talking']"
             wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, f"{talking} button[data-mode='listen']"))
-            seen["talking_text"] = driver.find_element(By.CSS_SELECTOR, talking).text
+            seen["talking_text"] = text_of(driver, talking)
             driver.save_screenshot(str(shots / "live-2-talking.png"))
 
-            driver.find_element(By.CSS_SELECTOR, f"{talking} button[data-mode='listen']").click()
+            click(driver, f"{talking} button[data-mode='listen']")
             sup_call = sup.incoming(timeout=15)
             sup.answer(sup_call)
             sup.wait(sup_call, "confirmed", timeout=10)
@@ -146,16 +164,30 @@ def supervise_and_play(box: Appliance, url: str, shots: Path, profile: Path, tmp
             time.sleep(1.5)  # audio must flow for a while; nothing to await
             sup.stop_record(sup_call)
             seen["supervisor_heard"] = heard_tones(heard, (CALLER_HZ, AGENT_HZ))
-            seen["pressed"] = driver.find_element(
-                By.CSS_SELECTOR, f"{talking} button[aria-pressed='true']").get_attribute("data-mode")
-            seen["result_line"] = driver.find_element(By.CSS_SELECTOR, "[data-supervise-result]").text
-            driver.execute_script("arguments[0].scrollIntoView()", driver.find_element(By.CSS_SELECTOR, talking))
+            seen["pressed"] = text_of(driver, f"{talking} button[aria-pressed='true']", "data-mode")
+            seen["result_line"] = text_of(driver, "[data-supervise-result]")
+            driver.execute_script("document.querySelector(arguments[0]).scrollIntoView()", talking)
             driver.save_screenshot(str(shots / "live-3-listening.png"))
+
+            # switch to whisper (PATCH): the agent now hears the supervisor too; then Stop (DELETE)
+            sup.send_tone(sup_call, SUP_HZ)
+            click(driver, f"{talking} button[data-mode='whisper']")
+            whispering = f"{talking} button[data-mode='whisper'][aria-pressed]"
+            wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, whispering))
+            heard = tmp / "agent-heard.wav"
+            agent.record_rx(incoming, str(heard))
+            time.sleep(1.5)  # audio must flow for a while; nothing to await
+            agent.stop_record(incoming)
+            seen["agent_heard_in_whisper"] = heard_tones(heard, (CALLER_HZ, AGENT_HZ, SUP_HZ))
+            click(driver, f"{talking} button[data-mode='stop']")
+            sup.wait(sup_call, "disconnected", timeout=10)
+            wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, talking)
+                       and not d.find_elements(By.CSS_SELECTOR, f"{talking} [data-supervision]"))
+            seen["still_talking"] = agent.state(incoming)
             seen["same_page"] = driver.execute_script("return window.performance.timeOrigin;") == page_id
 
             caller.hangup(call)
             caller.wait(call, "disconnected", timeout=10)
-            sup.wait(sup_call, "disconnected", timeout=10)
             agent.wait(incoming, "disconnected", timeout=10)
             wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, f"tr[data-call='{call_id}']"))
 
@@ -196,6 +228,8 @@ def test_supervisor_sees_the_caller_live_listens_in_and_plays_the_recording(box:
     assert seen["same_page"] is True  # every change arrived on the page first loaded
     assert seen["pressed"] == "listen" and seen["result_line"] == ""
     assert seen["supervisor_heard"] == {CALLER_HZ, AGENT_HZ}  # listening: the caller and the agent
+    assert seen["agent_heard_in_whisper"] == {CALLER_HZ, SUP_HZ}  # Whisper: the supervisor coaches the agent
+    assert seen["still_talking"] == "confirmed"  # Stop dropped only the supervisor
     audio = seen["audio"]
     assert audio["error"] is None and audio["ended"] is True and audio["at"] > 0
     assert abs(audio["duration"] - seen["index_duration_s"]) < 0.05

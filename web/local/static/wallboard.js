@@ -94,7 +94,16 @@
                   a.queues.join(", ")]);
     }));
     if (callRows) {
-      var list = (b.calls || []).map(callRow);
+      // keep a call's row (and its buttons) while only its clock moves, so a press is never lost
+      var kept = {};
+      callRows.querySelectorAll("tr[data-sig]").forEach(function (tr) { kept[tr.getAttribute("data-sig")] = tr; });
+      var list = (b.calls || []).map(function (c) {
+        var sig = JSON.stringify([c.call_id, c.caller, c.queue, c.state, c.agent, c.supervision]);
+        var tr = kept[sig] || callRow(c);
+        tr.setAttribute("data-sig", sig);
+        tr.children[4].textContent = secs(c.seconds);
+        return tr;
+      });
       if (!list.length) { var empty = row([label("none")]); empty.firstChild.colSpan = 6; empty.firstChild.className = "muted"; list = [empty]; }
       callRows.replaceChildren.apply(callRows, list);
     }
