@@ -22,12 +22,15 @@ SkillName = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z
 Skills = dict[SkillName, Annotated[int, Field(ge=1, le=10)]]
 
 
+Extension = Annotated[str, Field(max_length=8)]
+
+
 class QueueMember(BaseModel):
     """A member: the extension, its penalty in this queue (0 = first choice), and skill levels that
     override the agent's own levels in this queue only."""
 
     model_config = ConfigDict(extra="forbid")
-    extension: str = Field(max_length=8)
+    extension: Extension
     penalty: int = Field(default=0, ge=0, le=100)
     skills: Skills = Field(default_factory=dict, max_length=50)
 
@@ -46,7 +49,7 @@ class QueueBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     name: str = Field(max_length=64)
-    members: list[str | QueueMember] = Field(max_length=200)
+    members: list[Extension | QueueMember] = Field(max_length=200)
     strategy: Strategy = "leastrecent"
     wrap_up_s: float = Field(default=5.0, ge=0, le=3600)
     ring_timeout_s: float = Field(default=15.0, gt=0, le=300)
@@ -93,7 +96,7 @@ class QueueCreate(QueueBody):
 class QueuePublic(QueueCreate):
     """A queue as configured (members always as objects, so a GET body can be PUT back as it is)."""
 
-    members: list[str | QueueMember]
+    members: list[Extension | QueueMember]
 
 
 class AgentSkills(BaseModel):
@@ -108,7 +111,7 @@ def public(row: QueueRow) -> QueuePublic:
     values = dataclasses.asdict(row)
     for key in ("members", "penalties", "member_skills", "skills", "tiers"):
         values.pop(key)
-    members: list[str | QueueMember] = [
+    members: list[Extension | QueueMember] = [
         QueueMember(extension=m, penalty=row.penalties.get(m, 0), skills=dict(row.member_skills.get(m, {})))
         for m in row.members
     ]
