@@ -1,5 +1,6 @@
 """Headless Chromium on a phone-sized screen: an admin builds an IVR menu with two keys, business hours
-and a holiday on the page, and the API then returns that menu; a bad prompt upload shows the reason."""
+and a holiday on the page, and the API then returns that menu; a DID is pointed at it; a bad prompt
+upload shows the reason."""
 
 from __future__ import annotations
 
@@ -61,6 +62,16 @@ def build_ivr_on_the_page(url: str, shots: Path, profile: Path, bad_file: Path) 
         seen["overflow"] = driver.execute_script(
             "return document.documentElement.scrollWidth - document.documentElement.clientWidth")
         driver.save_screenshot(str(shots / "ivr-2-saved.png"))
+        # the line's DID sends its calls to the new IVR
+        driver.get(url + "/dids")
+        create = driver.find_element(By.CSS_SELECTOR, "form[data-did-create]")
+        create.find_element(By.NAME, "did").send_keys("0221234567")
+        Select(create.find_element(By.NAME, "kind")).select_by_value("ivr")
+        create.find_element(By.NAME, "target").send_keys("820")
+        create.find_element(By.NAME, "note").send_keys("main line")
+        create.find_element(By.CSS_SELECTOR, "button.primary").click()
+        seen["did_listed"] = bool(driver.find_elements(By.CSS_SELECTOR, "tr[data-did='0221234567']"))
+        driver.save_screenshot(str(shots / "ivr-3-did.png"))
         # a bad upload: the script sends the file, the box refuses it, the page shows why
         driver.get(url + "/prompts?language=en")
         driver.find_element(By.CSS_SELECTOR, "[data-prompt-name]").send_keys("welcome")
@@ -69,10 +80,10 @@ def build_ivr_on_the_page(url: str, shots: Path, profile: Path, bad_file: Path) 
         msg = driver.find_element(By.CSS_SELECTOR, "[data-prompt-message]")
         wait.until(lambda d: msg.get_attribute("data-error-id"))
         seen["upload_error_id"], seen["upload_error"] = msg.get_attribute("data-error-id"), msg.text
-        driver.save_screenshot(str(shots / "ivr-3-bad-upload.png"))
+        driver.save_screenshot(str(shots / "ivr-4-bad-upload.png"))
         driver.get(url + "/ivr/820?lang=he")
         seen["direction"] = driver.execute_script("return getComputedStyle(document.body).direction")
-        driver.save_screenshot(str(shots / "ivr-4-he.png"))
+        driver.save_screenshot(str(shots / "ivr-5-he.png"))
         seen["console_errors"] = [e["message"] for e in driver.get_log("browser")
                                   if e["level"] == "SEVERE" and "/api/v1/prompts?" not in e["message"]]
     finally:
@@ -98,10 +109,13 @@ async def test_admin_builds_an_ivr_with_two_keys_and_a_holiday_on_a_phone(served
     assert seen["upload_error_id"] == "prompt_invalid" and "not a WAV" in str(seen["upload_error"])
     assert seen["direction"] == "rtl"
     assert seen["console_errors"] == []
-    assert len(list(shots.glob("ivr-*.png"))) == 4
+    assert seen["did_listed"] is True
+    assert len(list(shots.glob("ivr-*.png"))) == 5
     async with httpx.AsyncClient(verify=verify, base_url=served.url) as c:
         r = await c.post("/api/v1/session", json={"username": "admin", "password": PASSWORD})
         got = (await c.get("/api/v1/ivrs/820")).json()
+        dids = (await c.get("/api/v1/dids")).json()
+    assert dids == [{"did": "0221234567", "destination": "ivr:820", "note": "main line"}]
     assert got["name"] == "Front desk" and got["language"] == "he"
     cfg = got["config"]
     assert cfg["entry"] == "switch:hours"
