@@ -7,13 +7,14 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import httpx
 import pytest
 import uvicorn
 from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -72,12 +73,13 @@ async def served_fast(tmp_path: Path) -> AsyncIterator[Served]:
         await ctl.db.close()
 
 
-def state_cell(driver: object, name: str) -> str:
-    return str(driver.find_element(By.CSS_SELECTOR, f'tr[data-trunk="{name}"] [data-field="state"]').text)  # type: ignore[attr-defined]
+def state_cell(driver: WebDriver, name: str) -> str:
+    """The trunk's state as the page shows it now."""
+    return str(driver.find_element(By.CSS_SELECTOR, f'tr[data-trunk="{name}"] [data-field="state"]').text)
 
 
 def add_trunk_watch_it_come_up_and_add_a_route(url: str, shots: Path, profile: Path, trunk_port: int,
-                                               start_trunk: object) -> dict[str, object]:
+                                               start_trunk: Callable[[], None]) -> dict[str, object]:
     """What an admin does on a phone; returns what the pages showed."""
     seen: dict[str, object] = {}
     driver = browser(profile)
@@ -108,7 +110,7 @@ def add_trunk_watch_it_come_up_and_add_a_route(url: str, shots: Path, profile: P
         seen["password_shown"] = "trunk-secret-1" in driver.page_source
         driver.save_screenshot(str(shots / "1-trunk-down.png"))
         driver.execute_script("window.__notReloaded = true;")
-        start_trunk()  # type: ignore[operator]
+        start_trunk()
         t0 = time.monotonic()
         wait.until(lambda d: state_cell(d, "itsp") == "up")
         seen["up_after_s"] = time.monotonic() - t0
