@@ -105,3 +105,41 @@ def test_expert_first_then_the_widened_tier_and_never_an_agent_without_the_skill
     assert waited >= WIDEN_S, f"103 (he=4) was offered the call after {waited:.2f} s, before the widening"
     assert not [e for e in story if e["type"] == "AgentReserved" and e["agent_id"] == "104"]
     print(f"widening: offered to 103 {waited - WIDEN_S:.3f} s after the tier opened")
+
+
+def test_a_waiting_caller_keeps_the_call_through_an_edit_and_a_busy_queue_is_not_deleted(
+    box: Appliance, admin: httpx.Client
+) -> None:
+    """Queue 721 needs `fr`, which its only member 105 lacks: the caller waits. Deleting the queue is
+    refused while they wait; an edit that drops the requirement connects the same call to 105 at once;
+    once idle the queue is deleted and its number no longer reaches a queue."""
+    body = {"name": "French line", "members": ["105"], "wrap_up_s": 1, "skills": ["fr"]}
+    r = admin.post("/api/v1/queues", json={**body, "number": "721"})
+    assert r.status_code == 201, r.text
+    with Phone() as a105, Phone() as caller:
+        assert a105.register("105", box.passwords["105"], registrar=box.sip) == 200
+        login(box, a105, "105")
+        a105.auto_answer(True)
+        assert caller.register("101", box.passwords["101"], registrar=box.sip) == 200
+        since = last_id(box)
+        call = caller.call(f"sip:721@{box.sip}", user="101")
+        (joined,) = wait_event(box, since, "CallerJoined")
+        r = admin.delete("/api/v1/queues/721")
+        assert r.status_code == 409 and r.json()["error_id"] == "queue_busy", r.text
+        assert not events(box, "id > ? AND type = 'CallOffered'", (since,)), "nobody has fr: no offer"
+        r = admin.put("/api/v1/queues/721", json={**body, "skills": []})
+        assert r.status_code == 200, r.text
+        (answer,) = wait_event(box, since, "CallAnswered")
+        assert answer["call_id"] == joined["call_id"] and answer["agent_id"] == "105"
+        assert caller.state(call) == "confirmed"
+        assert len(events(box, "id > ? AND type = 'CallerJoined'", (since,))) == 1  # the same place, not a re-join
+        caller.hangup(call)
+        caller.wait(call, "disconnected", timeout=10)
+        wait_event(box, since, "CallEnded")
+        r = admin.delete("/api/v1/queues/721")
+        assert r.status_code == 204, r.text
+        after = last_id(box)
+        gone = caller.call(f"sip:721@{box.sip}", user="101")
+        caller.wait(gone, "disconnected", timeout=15)
+        assert caller.last_status(gone) >= 400
+        assert not events(box, "id > ? AND queue_id = '721'", (after,))
