@@ -41,6 +41,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ACCESS = "*97"  # listen to one's own mailbox; *97<queue> for a queue's mailbox
+# Straight to a mailbox: *98<mailbox>. The SIP edge sends an extension's unanswered or busy
+# direct call here (Kamailio's failure route); a phone may also dial it.
+DIRECT = "*98"
 MAX_MESSAGE_S = 180.0
 MIN_MESSAGE_S = 0.5  # shorter recordings are hang-ups, not messages
 PIN_TRIES_PER_CALL = 3
@@ -135,10 +138,12 @@ class VoicemailService:
         return set(d.extensions) | set(d.queues)
 
     def routes(self) -> dict[str, ToMedia]:
-        """*97 and *97<queue> for the dial plan (a route source)."""
+        """*97, *97<queue> and *98<mailbox> for the dial plan (a route source)."""
         out = {ACCESS: ToMedia(MediaService.VOICEMAIL_MAIN, ACCESS)}
         for queue in self.manager.directory.queues:
             out[ACCESS + queue] = ToMedia(MediaService.VOICEMAIL_MAIN, queue)
+        for box in self.mailboxes():
+            out[DIRECT + box] = ToMedia(MediaService.VOICEMAIL, box)
         return out
 
     def _check(self, mailbox: str) -> None:
@@ -213,7 +218,7 @@ class VoicemailService:
 
     async def _leave(self, s: Session) -> None:
         m = self.manager
-        box = s.target
+        box = s.target.removeprefix(DIRECT)  # the edge names a session by the number dialled
         if box not in self.mailboxes():
             raise CallEnded(404, "no_such_mailbox")
         link, leg = m.need(s)
