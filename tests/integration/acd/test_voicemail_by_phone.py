@@ -112,13 +112,30 @@ def record_greeting(box: Appliance, tmp_path: Path) -> Path:
     return heard
 
 
-def test_owner_records_a_greeting_at_star97_and_the_next_caller_hears_it(box: Appliance, tmp_path: Path) -> None:
-    heard_by_owner = record_greeting(box, tmp_path)
+@pytest.fixture(scope="module")
+def greeting(box: Appliance, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Mailbox 102's greeting, recorded once by its owner; returns what the owner heard meanwhile."""
+    return record_greeting(box, Path(tmp_path_factory.mktemp("greeting")))
+
+
+def assert_greeting_then_beep(heard: Path) -> None:
+    """The caller heard the owner's greeting tone, whole, and then the beep."""
+    greeting_at = tone_times(heard, GREETING_HZ)
+    beep_at = tone_times(heard, BEEP_HZ)
+    assert greeting_at and beep_at, (greeting_at, beep_at)
+    assert max(greeting_at) <= min(beep_at)  # the owner's greeting, then the beep (windows of 0.25 s)
+    assert max(greeting_at) - min(greeting_at) >= 1.0  # the whole greeting, not a blip
+
+
+def test_owner_records_a_greeting_at_star97_and_the_next_caller_hears_it(
+    box: Appliance, greeting: Path, tmp_path: Path
+) -> None:
+    heard_by_owner = greeting
     row = box.query("SELECT greeting FROM mailboxes WHERE mailbox = '102'")[0]
-    greeting = box.data_dir / row["greeting"]
-    assert greeting.name == "greeting.wav"
-    assert has_tone(str(greeting), GREETING_HZ, 0.2)
-    assert not list(greeting.parent.glob("greeting-new-*"))  # the take was renamed, nothing left over
+    stored = box.data_dir / row["greeting"]
+    assert stored.name == "greeting.wav"
+    assert has_tone(str(stored), GREETING_HZ, 0.2)
+    assert not list(stored.parent.glob("greeting-new-*"))  # the take was renamed, nothing left over
     beeps = tone_times(heard_by_owner, BEEP_HZ)
     assert beeps and any(t > beeps[0] for t in tone_times(heard_by_owner, GREETING_HZ))  # played back
 
@@ -136,3 +153,46 @@ def test_owner_records_a_greeting_at_star97_and_the_next_caller_hears_it(box: Ap
     assert greeting_at and beep_at, (greeting_at, beep_at)
     assert max(greeting_at) <= min(beep_at)  # the owner's greeting, then the beep (windows of 0.25 s)
     assert max(greeting_at) - min(greeting_at) >= 1.0  # the whole greeting, not a blip
+
+
+def leave_message_on_direct_call(box: Appliance, tmp_path: Path, busy: bool) -> tuple[sqlite3.Row, Path]:
+    """101 calls 102 directly; 102 rings and never answers (or is busy); 101 ends in 102's mailbox and
+    leaves a MESSAGE_HZ tone. Returns the message row and what 101 heard."""
+    seen = {r["call_id"] for r in box.query("SELECT call_id FROM voicemails WHERE caller = '101'")}
+    heard = tmp_path / "caller.wav"
+    with Phone() as owner, Phone() as caller:
+        assert owner.register("102", box.passwords["102"], registrar=box.sip) == 200
+        assert caller.register("101", box.passwords["101"], registrar=box.sip) == 200
+        if busy:
+            owner.auto_answer(True, code=486)
+        call = caller.call(f"sip:102@{box.sip}", user="101")
+        ringing = owner.incoming(timeout=10)  # the desk phone really rang
+        caller.wait(call, "confirmed", timeout=40)  # voicemail answered after the ring time
+        caller.record_rx(call, str(heard))
+        box.wait_rows("SELECT 1 FROM voicemails WHERE caller = '101' AND state = 'recording'", timeout=30)
+        caller.send_tone(call, MESSAGE_HZ)
+        time.sleep(2.0)  # the message
+        caller.hangup(call)
+        caller.wait(call, "disconnected", timeout=10)
+        msg = next(r for r in box.wait_rows("SELECT * FROM voicemails WHERE caller = '101' AND state = 'ready'",
+                                            n=len(seen) + 1, timeout=15) if r["call_id"] not in seen)
+        owner.wait_until(lambda p: any("Messages-Waiting: yes" in b for b in p.mwi("102")), timeout=15,
+                         what="MWI yes for 102")
+        owner.wait(ringing, "disconnected", timeout=10)  # the ringing stopped (CANCEL or its own 486)
+    return msg, heard
+
+
+@pytest.mark.parametrize("busy", [False, True], ids=["no_answer", "busy"])
+def test_unanswered_direct_call_goes_to_the_extensions_voicemail(
+    box: Appliance, greeting: Path, tmp_path: Path, busy: bool
+) -> None:
+    since = int(box.query("SELECT COALESCE(MAX(rowid), 0) AS n FROM cdrs")[0]["n"])
+    msg, heard = leave_message_on_direct_call(box, tmp_path, busy)
+    assert msg["mailbox"] == "102" and msg["caller"] == "101"
+    assert 1.5 <= float(msg["duration_s"]) <= 4.0
+    assert has_tone(str(box.data_dir / msg["path"]), MESSAGE_HZ, 0.3, float(msg["duration_s"]) - 0.3)
+    assert_greeting_then_beep(heard)
+    cdr = box.wait_rows(
+        "SELECT * FROM cdrs WHERE rowid > ? AND call_id = ? AND ended_at IS NOT NULL", (since, msg["call_id"])
+    )[0]
+    assert cdr["callee"] == "102" and cdr["answered_by"] == "voicemail:102"  # one CDR: the call, then voicemail
