@@ -92,7 +92,7 @@ def _detail(row: QueueRow) -> dict[str, object]:
 
 
 def _referrers(conn: sqlite3.Connection, number: str) -> list[str]:
-    """What would send callers to this queue: other queues' overflows and DIDs."""
+    """What would send callers to this queue: other queues' overflows, DIDs and IVR menus."""
     out = []
     dest = f"queue:{number}"
     for other, *dests in conn.execute("SELECT number, on_timeout, on_full, on_empty FROM queues WHERE number != ?",
@@ -102,6 +102,10 @@ def _referrers(conn: sqlite3.Connection, number: str) -> list[str]:
     for did, d in conn.execute("SELECT did, destination FROM dids"):
         if d == dest or str(d).startswith(dest + ";"):
             out.append(f"DID {did}")
+    in_menu = re.compile(r'"' + re.escape(dest) + r'(;[^"]*)?"')
+    for ivr, config in conn.execute("SELECT number, config FROM ivrs"):
+        if in_menu.search(str(config)):
+            out.append(f"IVR {ivr}")
     return out
 
 

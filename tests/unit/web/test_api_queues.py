@@ -172,6 +172,14 @@ async def test_a_queue_another_queue_overflows_into_cannot_be_deleted(acd: Box) 
     assert r.json()["details"]["used_by"] == ["queue 710"]
     assert await queue_tables(acd) == before
     assert "700" in acd.ctl.queues.dispatcher.queues
+    assert route("700", "101", acd.ctl.sessions.directory) == ToMedia(MediaService.QUEUE, "700")
+    await acd.ctl.db.execute("INSERT INTO ivrs(number, name, config, updated_at) VALUES ('800', 'Main', ?, '')",
+                             ('{"menus": {"main": {"options": {"1": "queue:710;priority=2"}}}}',))
+    await acd.ctl.db.execute("INSERT INTO dids(did, destination) VALUES ('5550710', 'queue:710')")
+    await acd.ctl.db.commit()
+    r = await admin.delete("/api/v1/queues/710")
+    assert r.status_code == 409 and r.json()["details"]["used_by"] == ["DID 5550710", "IVR 800"], r.text
+    assert "710" in acd.ctl.queues.rows
 
 
 async def test_only_admins_edit_and_delete_queues(acd: Box) -> None:
