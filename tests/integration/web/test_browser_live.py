@@ -152,6 +152,9 @@ def supervise_and_play(box: Appliance, url: str, shots: Path, profile: Path, tmp
             talking = f"tr[data-call='{call_id}'][data-state='talking']"
             wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, f"{talking} button[data-mode='listen']"))
             seen["talking_text"] = text_of(driver, talking)
+            # on a phone-sized screen nothing sticks out sideways: the tables scroll in their box
+            seen["overflow"] = driver.execute_script(
+                "return document.documentElement.scrollWidth - document.documentElement.clientWidth")
             driver.save_screenshot(str(shots / "live-2-talking.png"))
 
             click(driver, f"{talking} button[data-mode='listen']")
@@ -225,6 +228,7 @@ def test_supervisor_sees_the_caller_live_listens_in_and_plays_the_recording(box:
     assert seen["own_extension"] == SUPERVISOR
     assert CALLER in seen["row_text"] and QUEUE in seen["row_text"]  # the caller, without a reload
     assert AGENT in seen["talking_text"] and "talking" in seen["talking_text"]
+    assert seen["overflow"] == 0
     assert seen["same_page"] is True  # every change arrived on the page first loaded
     assert seen["pressed"] == "listen" and seen["result_line"] == ""
     assert seen["supervisor_heard"] == {CALLER_HZ, AGENT_HZ}  # listening: the caller and the agent
