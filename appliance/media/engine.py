@@ -22,6 +22,7 @@ from appliance.media.sip import (
     WorkerAccount,
     call_op,
     error_text,
+    is_local_target,
     local_account,
 )
 
@@ -220,6 +221,10 @@ class Engine(MediaJobs):
             "recordings": sorted(self.recordings),
         }
 
+    def _cmd_localtargets(self, cmd: p.LocalTargets) -> dict[str, Any]:
+        LegCall.local_targets = frozenset(cmd.users)
+        return {"users": sorted(LegCall.local_targets)}
+
     def _cmd_shutdown(self, cmd: p.Shutdown) -> dict[str, Any]:
         # The worker loop notices the Shutdown request itself and stops after replying.
         return {}
@@ -297,10 +302,11 @@ class Engine(MediaJobs):
         self.calls[new_id] = new_call
         self.legs[new_id] = Leg(new_id, "out", LegState.CALLING)
         self.unborn[new_id] = self.clock() + TRANSFER_DIAL_S
+        local = is_local_target(refer_to, LegCall.local_targets)  # NOTIFYed 200 already (sip.py)
         self.emit(
             p.event_message(
                 "leg_transfer", leg=leg.id, new_leg=new_id, target=target,
-                target_user=uri_user(target), replaces=replaces,
+                target_user=uri_user(target), replaces=replaces, local=local,
             )
         )
 

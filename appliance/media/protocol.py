@@ -8,6 +8,7 @@ messages built by the `*_message` helpers. See docs/media-rpc.md.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
@@ -15,6 +16,8 @@ from urllib.parse import unquote
 PROTOCOL_VERSION = 1
 MAX_LINE_BYTES = 64 * 1024
 MAX_TONE_MS = 32_767  # pjmedia_tone_desc on/off are signed 16-bit
+MAX_LOCAL_TARGETS = 256
+_USER_RE = re.compile(r"[0-9A-Za-z*#+._-]{1,32}")
 
 EVENT_NAMES = frozenset(
     {
@@ -147,6 +150,14 @@ class StopRecord:
 
 
 @dataclass(frozen=True)
+class LocalTargets:
+    """Numbers the box serves itself (park slots): a REFER to one of them is reported 200 to
+    the transferer at once (NOTIFY sipfrag), because the worker's own INVITE cannot reach it."""
+
+    users: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Status:
     """Report legs in use and capacity."""
 
@@ -170,6 +181,7 @@ Command = (
     | Tone
     | Record
     | StopRecord
+    | LocalTargets
     | Status
     | Shutdown
 )
@@ -262,6 +274,15 @@ def _legs(obj: dict[str, Any], req: int) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _users(obj: dict[str, Any], req: int) -> tuple[str, ...]:
+    value = obj.get("users")
+    if not isinstance(value, list) or len(value) > MAX_LOCAL_TARGETS:
+        raise ProtocolError(f"field 'users' must be a list of at most {MAX_LOCAL_TARGETS} numbers", req)
+    if not all(isinstance(v, str) and _USER_RE.fullmatch(v) for v in value):
+        raise ProtocolError("field 'users' must hold SIP user parts (digits, letters, * # + . _ -)", req)
+    return tuple(value)
+
+
 def _build(name: str, o: dict[str, Any], req: int) -> Command:
     if name == "answer":
         code = _int(o, "code", req, 200, 180, 200)
@@ -303,6 +324,8 @@ def _build(name: str, o: dict[str, Any], req: int) -> Command:
         return Record(_legs(o, req), _str(o, "path_base", req))
     if name == "stop_record":
         return StopRecord(_str(o, "recording", req))
+    if name == "local_targets":
+        return LocalTargets(_users(o, req))
     if name == "status":
         return Status()
     if name == "shutdown":

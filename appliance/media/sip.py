@@ -15,6 +15,9 @@ from typing import Any
 
 import pjsua2 as pj
 
+from appliance.media.leg import uri_user
+from appliance.media.protocol import split_refer_target
+
 log = logging.getLogger(__name__)
 
 LOG_LEVELS = {"debug": 5, "info": 3, "warning": 2, "error": 1}
@@ -110,18 +113,35 @@ class WorkerAccount(pj.Account):
         self._inbox.append(("incoming", call, rdata.wholeMsg, rdata.srcAddress))
 
 
+def is_local_target(refer_to: str, local: frozenset[str]) -> bool:
+    """True when a Refer-To names one of `local` (a blind transfer to a number the box serves)."""
+    target, replaces = split_refer_target(refer_to)
+    return replaces is None and uri_user(target) in local
+
+
 class LegCall(pj.Call):
     """A pjsua2 Call that reports its callbacks into the inbox."""
+
+    # Numbers the box serves itself (the `local_targets` command; one worker per process).
+    local_targets: frozenset[str] = frozenset()
 
     def __init__(self, acc: pj.Account, inbox: Inbox, call_id: int = pj.PJSUA_INVALID_ID):
         super().__init__(acc, call_id)
         self._inbox = inbox
         self._acc = acc
         self.leg_id = ""
+        self.notify_parent: LegCall | None = None  # a REFER to a local target: tell its sender 200
 
     def onCallState(self, prm: pj.OnCallStateParam) -> None:
         """Queue the new INVITE-session state with its last SIP status."""
         ci = self.getInfo()
+        parent, self.notify_parent = self.notify_parent, None
+        if parent is not None:
+            # The one callback that acts: pjsua runs it while sending this transfer call's
+            # INVITE, after its 202 and NOTIFY 100 to the transferer and before any answer
+            # to the INVITE is read, so this NOTIFY 200 always precedes the failure NOTIFY
+            # pjsua sends when the edge refuses the INVITE (the phone answers that one 481).
+            notify_transfer_done(parent)
         connected = ci.connectDuration.sec + ci.connectDuration.msec / 1000.0
         self._inbox.append(
             ("state", self, ci.state, ci.lastStatusCode, ci.lastReason, connected)
@@ -143,6 +163,8 @@ class LegCall(pj.Call):
         then 200 when the target answers, or its failure code).
         """
         new_call = LegCall(self._acc, self._inbox)
+        if is_local_target(prm.dstUri, LegCall.local_targets):
+            new_call.notify_parent = self
         prm.newCall = new_call
         prm.statusCode = 202
         self._inbox.append(("transfer", self, new_call, prm.dstUri))
@@ -214,6 +236,23 @@ def call_op(code: int = 0, headers: dict[str, str] | None = None) -> pj.CallOpPa
         h.hValue = value
         prm.txOption.headers.append(h)
     return prm
+
+
+def notify_transfer_done(call: pj.Call) -> None:
+    """Tell the transferer on `call` that its REFER succeeded: NOTIFY sipfrag 200, subscription over."""
+    prm = pj.CallSendRequestParam()
+    prm.method = "NOTIFY"
+    for name, value in (("Event", "refer"), ("Subscription-State", "terminated;reason=noresource")):
+        h = pj.SipHeader()
+        h.hName = name
+        h.hValue = value
+        prm.txOption.headers.append(h)
+    prm.txOption.contentType = "message/sipfrag;version=2.0"
+    prm.txOption.msgBody = "SIP/2.0 200 OK\r\n"
+    try:
+        call.sendRequest(prm)
+    except pj.Error as exc:
+        log.warning("NOTIFY 200 to the transferer failed: %s", error_text(exc))
 
 
 def error_text(exc: pj.Error) -> str:

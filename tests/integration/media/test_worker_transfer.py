@@ -184,3 +184,23 @@ def test_dtmf_by_sip_info_reaches_the_controller(worker: WorkerProcess, phone: P
     )]
     assert digits == ["*", "7", "0"]
     assert {e["method"] for e in worker.ctl.events("dtmf")} == {"info"}
+
+
+def test_refer_to_a_local_target_is_notified_200_at_once(
+    worker: WorkerProcess, phone: Phone, phone2: Phone
+) -> None:
+    """A REFER to a number the box serves itself (a park slot) gets NOTIFY 200 from the worker,
+    whatever becomes of pjsua's own INVITE to it (here refused 480 after the 200)."""
+    ctl = worker.ctl
+    assert ctl.ok("local_targets", users=["7001", "7002"]) == {"users": ["7001", "7002"]}
+    call, leg = answered(worker, phone, "agent")
+    phone.transfer(call, f"sip:7001@127.0.0.1:{phone2.port}")
+    xfer = ctl.event("leg_transfer", leg=leg)
+    assert (xfer["target_user"], xfer["local"]) == ("7001", True)
+    phone.wait_until(lambda p: 200 in p.transfer_status(call), 10, "NOTIFY sipfrag 200")
+    phone2.hangup(phone2.incoming(10), code=480)  # the INVITE pjsua sent anyway fails late
+    ctl.event("leg_ended", leg=xfer["new_leg"])
+    ctl.ok("status")  # the worker handled the late failure (its NOTIFY is answered 481)
+    assert [c for c in phone.transfer_status(call) if c >= 200] == [200]
+    bad = ctl.command("local_targets", users=["70 01"])
+    assert bad["ok"] is False and "users" in bad["error"]
