@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 PARK_SLOTS = tuple(str(n) for n in range(7001, 7010))
 PARK_TIMEOUT_S = 60.0
+PARK_TIMEOUT_RANGE = (3.0, 3600.0)
 RETURN_RING_S = 20
 TONE_PARKED = {"freq1": 880, "on_ms": 150, "off_ms": 50}
 
@@ -65,6 +66,27 @@ async def first_of(*aws: Awaitable[object]) -> None:
             await cancel(t)
 
 
+class ParkingSettingsError(ValueError):
+    """The box's `extra.parking` settings are not valid; the text says which and why."""
+
+
+def park_timeout(raw: object) -> float:
+    """The park timeout from the box's `extra.parking` settings (default 60 s), validated."""
+    if raw is None:
+        return PARK_TIMEOUT_S
+    if not isinstance(raw, dict):
+        raise ParkingSettingsError(f"extra.parking must be an object, got {raw!r}")
+    unknown = sorted(set(raw) - {"timeout_s"})
+    if unknown:
+        raise ParkingSettingsError(f"extra.parking: unknown settings {', '.join(unknown)} (known: timeout_s)")
+    value = raw.get("timeout_s", PARK_TIMEOUT_S)
+    lo, hi = PARK_TIMEOUT_RANGE
+    if isinstance(value, bool) or not isinstance(value, int | float) or not lo <= value <= hi:
+        raise ParkingSettingsError(
+            f"extra.parking.timeout_s must be a number of seconds from {lo:g} to {hi:g}, got {value!r}")
+    return float(value)
+
+
 def first_free(slots: tuple[str, ...], taken: set[str]) -> str | None:
     """The lowest free slot, or None when all are taken."""
     return next((s for s in slots if s not in taken), None)
@@ -88,6 +110,7 @@ class Parking:
         self.slots = slots
         self.parked: dict[str, ParkedCall] = {}
         features.parking = self
+        sessions.local_numbers.update(slots)
 
     def routes(self) -> dict[str, ToMedia]:
         """The slot numbers, for `sessions.route_sources`."""
@@ -100,7 +123,7 @@ class Parking:
     def status(self) -> list[dict[str, str]]:
         """What is parked where (for logs and the API)."""
         return [
-            {"slot": p.slot, "call_id": p.call.session.call_id, "caller": p.call.session.caller,
+            {"slot": p.slot, "call_id": p.call.session.call_id, "caller": p.call.caller_name,
              "parker": p.parker, "since": p.since.isoformat()}
             for p in sorted(self.parked.values(), key=lambda p: p.slot)
         ]
@@ -164,7 +187,7 @@ class Parking:
                 await link.command("bridge", a=caller_leg, b=leg)
                 call.set_phase(Phase.TALKING)
                 log.info("call %s retrieved from %s by %s", s.call_id, parked.slot, retriever.caller)
-                await self.features.record_pair(call, [s.caller, retriever.caller], [caller_leg, leg])
+                await self.features.record_pair(call, [call.caller_name, retriever.caller], [caller_leg, leg])
                 await first_of(m.until_any_ends(s, {caller_leg}), parked.retriever_gone.wait())
                 return
             await self._return_to_parker(parked, moh)
@@ -212,7 +235,7 @@ class Parking:
         if parked.call.session.worker != session.worker or parked.retriever.done():
             raise CallEnded(486, "slot_busy")
         await m.answer_caller(session)
-        await m.mark_answered(session, parked.call.session.caller)
+        await m.mark_answered(session, parked.call.caller_name)
         session.set_state(SessionState.CONNECTED)
         parked.retriever.set_result((session, leg))
         try:

@@ -119,6 +119,12 @@ class SessionManager:
         # Numbers owned by features (IVR and DID numbers, voicemail access, park slots):
         # each source is asked again whenever the directory is set.
         self.route_sources: list[RouteSource] = []
+        # Set by the call-feature layer (controller/transfer.py): gives a service's flow
+        # transfer, parking and supervision when the session starts or is handed over.
+        self.wrap_flow: Callable[[MediaService, Flow], Flow] | None = None
+        # Numbers the box answers itself that phones may REFER a call to (park slots): each
+        # worker is told at hello, so the transferer gets NOTIFY 200 (appliance/media).
+        self.local_numbers: set[str] = set()
         self.directory = directory
         self.sessions: dict[str, Session] = {}
         self._by_leg: dict[tuple[str, str], Session] = {}
@@ -204,6 +210,15 @@ class SessionManager:
         self.links[link.name] = link
         self.placement.add_worker(link.name, link.hello.capacity)
         log.info("worker %s up at %s, capacity %d legs", link.name, link.hello.sip, link.hello.capacity)
+        if self.local_numbers:
+            # Not awaited here: the link's events are pumped only after this returns.
+            self._spawn(self._send_local_numbers(link))
+
+    async def _send_local_numbers(self, link: WorkerLink) -> None:
+        try:
+            await link.command("local_targets", users=sorted(self.local_numbers))
+        except RpcError as exc:
+            log.warning("worker %s: local_targets refused: %s", link.name, exc)
 
     async def worker_gone(self, link: WorkerLink) -> None:
         """A worker went away: its sessions end with an error cause."""
@@ -278,10 +293,7 @@ class SessionManager:
     async def _run(self, session: Session) -> None:
         code, cause = 200, "normal"
         try:
-            flow = self.flows.get(session.service)
-            if flow is None:
-                raise RuntimeError(f"no flow wired for {session.service.value}")
-            await flow(session)
+            await self._flow(session.service)(session)
         except CallEnded as ended:
             code, cause = ended.code, ended.cause
         except Exception:
@@ -290,6 +302,12 @@ class SessionManager:
         finally:
             await self.hangup_all(session)
             await self._end(session, code, cause)
+
+    def _flow(self, service: MediaService) -> Flow:
+        flow = self.flows.get(service)
+        if flow is None:
+            raise RuntimeError(f"no flow wired for {service.value}")
+        return self.wrap_flow(service, flow) if self.wrap_flow is not None else flow
 
     async def _echo(self, session: Session) -> None:
         link, leg = self.need(session)
@@ -373,9 +391,7 @@ class SessionManager:
         The caller's leg, worker reservation and CDR stay the same; the flow that takes over
         must not assume the caller is unanswered (use `answer_caller`).
         """
-        flow = self.flows.get(service)
-        if flow is None:
-            raise RuntimeError(f"no flow wired for {service.value}")
+        flow = self._flow(service)
         log.info("session %s: %s %s -> %s %s", session.call_id, session.service.value, session.target,
                  service.value, target)
         session.service, session.target = service, target

@@ -15,7 +15,7 @@ import weakref
 from dataclasses import dataclass, field
 from enum import Enum
 
-from appliance.controller.parking import Parking
+from appliance.controller.parking import Parking, park_timeout
 from appliance.controller.prompts import Prompts
 from appliance.controller.rpc import RpcError
 from appliance.controller.sessions import SessionManager
@@ -113,7 +113,7 @@ def service_of(sessions: SessionManager) -> SupervisionService:
 
 
 class SupervisionService:
-    """Starts, switches and stops supervision of wrapped (queue, ring-group) calls."""
+    """Starts, switches and stops supervision of wrapped (queue, ring-group, IVR/DID, outbound) calls."""
 
     def __init__(self, sessions: SessionManager, features: CallFeatures,
                  ring_s: int = SUPERVISOR_RING_S) -> None:
@@ -138,12 +138,15 @@ class SupervisionService:
         call = self.features.calls.get(call_id)
         session = self.sessions.sessions.get(call_id)
         if call is None or session is None:
-            raise SupervisionError("call_not_found", f"no live queue or ring-group call {call_id}", 404)
+            raise SupervisionError("call_not_found", f"no live call {call_id} on the media layer", 404)
         agent = call.party_of_flow()
+        caller = session.caller_leg
         if (session.state is not SessionState.CONNECTED or call.phase is Phase.PARKED
-                or agent is None or session.caller_leg is None):
+                or agent is None or caller is None):
             raise SupervisionError("call_not_talking", f"call {call_id} has no caller talking to an agent now", 409)
-        return call, session.caller_leg, agent
+        if self.features.staff_caller(session) and not call.kept_name:
+            caller, agent = agent, caller  # a desk phone's outbound call: the desk phone is the agent
+        return call, caller, agent
 
     async def start(self, call_id: str, supervisor: str, mode: Mode) -> Supervision:
         """Call the supervisor's phone from the call's worker; it joins in `mode` once answered."""
@@ -231,16 +234,16 @@ class SupervisionService:
                 await call.release(sup.leg)
 
 
-def wire_call_features(sessions: SessionManager, prompts: Prompts) -> CallFeatures:
-    """Transfer, parking and supervision on queue and ring-group calls (the composition root's part)."""
+def wire_call_features(sessions: SessionManager, prompts: Prompts, parking: object = None) -> CallFeatures:
+    """Transfer, parking and supervision on queue, ring-group, IVR/DID and outbound calls (the
+    composition root's part);
+    `parking` is the box's `extra.parking` settings (raises ParkingSettingsError when invalid)."""
+    timeout_s = park_timeout(parking)
     features = CallFeatures(sessions)
-    for service in (MediaService.QUEUE, MediaService.RING_GROUP):
-        flow = sessions.flows.get(service)
-        if flow is not None:
-            sessions.flows[service] = features.wrap(flow)
-    parking = Parking(sessions, features, prompts)
-    sessions.flows[MediaService.PARK] = parking.run
-    sessions.route_sources.append(parking.routes)
+    sessions.wrap_flow = features.wrap_for
+    park = Parking(sessions, features, prompts, timeout_s=timeout_s)
+    sessions.flows[MediaService.PARK] = park.run
+    sessions.route_sources.append(park.routes)
     sessions.refresh_routes()
     SupervisionService(sessions, features)
     return features

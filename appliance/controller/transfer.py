@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from appliance.controller.rpc import RpcError
 from appliance.controller.sessions import CallEnded, Flow, Session, SessionManager
+from appliance.domain.dialplan import MediaService
 from appliance.domain.errors import DomainError
 from appliance.domain.session_state import SessionState
 
@@ -39,6 +40,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TRANSFER_RING_S = 30.0
+# Services whose calls get transfer, parking and supervision. Voicemail is reached only
+# through one of these or alone with the caller: nobody on the box's side could transfer it.
+FEATURED = frozenset({MediaService.QUEUE, MediaService.RING_GROUP, MediaService.IVR, MediaService.OUTBOUND})
 PARK_CODE = "*70"
 Event = dict[str, Any]
 
@@ -92,6 +96,17 @@ class LiveCall:
     busy: set[asyncio.Task[Any]] = field(default_factory=set)  # transfers/parks under way
     next_step: Callable[[], Awaitable[None]] | None = None  # what runs once the flow returned
     transfers: int = 0
+    kept_name: str = ""  # who the kept leg is, when it is not the session's caller (see keep)
+
+    @property
+    def caller_name(self) -> str:
+        """Who is on the kept (caller) leg: the session's caller, or whom a desk phone transferred."""
+        return self.kept_name or self.session.caller
+
+    def keep(self, leg: str, name: str) -> None:
+        """The desk phone that placed the call handed its far end on: that leg is kept from now."""
+        log.info("call %s: the kept leg is now %s (%s)", self.session.call_id, leg, name)
+        self.session.caller_leg, self.kept_name = leg, name
 
     def set_phase(self, new: Phase) -> None:
         """Move to `new` through the phase table, logging old -> new."""
@@ -145,6 +160,10 @@ class CallFeatures:
         self.parking: Parking | None = None  # set by Parking when it is wired
 
     # ----- the wrapper --------------------------------------------------------------------
+
+    def wrap_for(self, service: MediaService, flow: Flow) -> Flow:
+        """`flow` with call features when `service` has them (SessionManager.wrap_flow)."""
+        return self.wrap(flow) if service in FEATURED else flow
 
     def wrap(self, flow: Flow) -> Flow:
         """The same flow, with transfer, parking and supervision available on its call."""
@@ -215,9 +234,12 @@ class CallFeatures:
             call.owners[leg].put_nowait(msg)
             return True
         if name == "leg_transfer":
-            self.spawn(call, self._transfer(call, msg), "transfer", busy=True)
+            # Who talks with the caller now: the transferer's leg may end before the task runs.
+            party = call.party_of_flow()
+            self.spawn(call, self._transfer(call, msg, party), "transfer", busy=True)
             return True
-        if name == "dtmf" and leg != call.session.caller_leg and self.parking is not None:
+        if (name == "dtmf" and leg != call.session.caller_leg and self.parking is not None
+                and not self.staff_caller(call.session)):  # a far end's digits never park a desk phone
             heard = (call.digits.get(leg, "") + str(msg.get("digit", "")))[-len(PARK_CODE):]
             call.digits[leg] = heard
             if heard == PARK_CODE and call.session.state is SessionState.CONNECTED and not call.taken_over:
@@ -227,7 +249,11 @@ class CallFeatures:
 
     # ----- transfer -----------------------------------------------------------------------
 
-    async def _transfer(self, call: LiveCall, msg: Event) -> None:
+    def staff_caller(self, s: Session) -> bool:
+        """True for a call one of our desk phones placed to the outside (it may transfer its far end)."""
+        return s.service is MediaService.OUTBOUND and s.caller in self.sessions.directory.extensions
+
+    async def _transfer(self, call: LiveCall, msg: Event, party: str | None) -> None:
         """A transferer REFERred; the worker is dialling the target as `new_leg`."""
         s, m = call.session, self.sessions
         link, _ = m.need(s)
@@ -238,7 +264,7 @@ class CallFeatures:
         m.track(s, new_leg)
         extra = m.placement.add_legs(s.call_id, 1)
         try:
-            refused = self._refusal(call, transferer, extra)
+            refused = self._refusal(call, transferer, extra, party)
             if refused:
                 log.warning("call %s: %s transfer by %s to %s refused: %s", s.call_id, kind, transferer, target,
                             refused)
@@ -249,11 +275,13 @@ class CallFeatures:
             log.info("call %s: %s transfer by %s to %s on %s", s.call_id, kind, transferer, target, new_leg)
             parking = self.parking
             if parking is not None and parking.is_slot(target):
-                # A transfer into a park slot: the caller is parked here and now. (The
-                # worker's own INVITE to the slot cannot be answered by the box: the SIP
-                # edge relays worker INVITEs to registered phones only, so it fails and the
-                # transferer gets a failure NOTIFY; its leg is hung up anyway.)
-                await parking.park(call, target, parker=self._who(call, transferer))
+                parker = self._who(call, transferer)
+                self._hand_on(call, transferer, party)
+                # A transfer into a park slot: the caller is parked here and now. The worker
+                # knows the slots (local_targets) and has NOTIFYed the transferer 200; its own
+                # INVITE to the slot (the SIP edge relays worker INVITEs to phones only) is
+                # hung up here.
+                await parking.park(call, target, parker=parker)
                 for leg in (new_leg, transferer):
                     with contextlib.suppress(RpcError):
                         await link.command("hangup", leg=leg)
@@ -269,23 +297,36 @@ class CallFeatures:
                 if s.state is SessionState.CONNECTED or call.flow_done.is_set():
                     break
                 await asyncio.sleep(0.05)
+            self._hand_on(call, transferer, party)
             await self.take_over(call, new_leg, target, kind, transferer)
         finally:
             if extra:  # one leg fewer either way: the transferer's or the target's
                 m.placement.remove_legs(s.call_id, 1)
             await call.release(new_leg)
 
-    def _refusal(self, call: LiveCall, transferer: str, extra: bool) -> str:
+    def _refusal(self, call: LiveCall, transferer: str, extra: bool, party: str | None) -> str:
         s = call.session
         if not extra:
             return "the worker has no room for the target's leg"
-        if transferer == s.caller_leg:
-            return "the caller's own phone cannot transfer the agent away"
+        if s.service in (MediaService.VOICEMAIL, MediaService.VOICEMAIL_MAIN):
+            return "a call in voicemail is not transferable: only the caller is on the line"
         if s.state is SessionState.ENDED or call.phase is Phase.PARKED:
             return f"the call is {s.state.value}/{call.phase.value}, not talking"
-        if transferer != call.party_of_flow():
+        if transferer == s.caller_leg:
+            if not self.staff_caller(s) or call.kept_name:
+                return "the caller's own phone cannot transfer the party it called away"
+            if party is None:
+                return "the desk phone's call has no far end to transfer"
+            return ""
+        if transferer != party:
             return "the transferer is not the party talking with the caller"
         return ""
+
+    def _hand_on(self, call: LiveCall, transferer: str, party: str | None) -> None:
+        """A desk phone transferring its own outbound call: its far end becomes the kept leg."""
+        s = call.session
+        if transferer == s.caller_leg and party is not None:
+            call.keep(party, s.target)
 
     async def _answered(self, q: asyncio.Queue[Event], leg: str, link: Any) -> bool:
         try:
@@ -306,6 +347,8 @@ class CallFeatures:
     def _who(self, call: LiveCall, leg: str) -> str:
         if leg == call.party_leg:
             return call.party
+        if leg == call.session.caller_leg:
+            return call.session.caller  # a desk phone parking its own outbound call
         return call.session.answered_by or ""
 
     async def take_over(self, call: LiveCall, new_leg: str, party: str, why: str, old_leg: str | None) -> None:
@@ -322,7 +365,7 @@ class CallFeatures:
         s.data.setdefault("transfers", []).append({"to": party, "how": why})
         call.set_phase(Phase.TALKING)
         call.next_step = lambda: self.talk(call)
-        await self.record_pair(call, [s.caller, party], [caller_leg, new_leg])
+        await self.record_pair(call, [call.caller_name, party], [caller_leg, new_leg])
         if old_leg is not None:
             with contextlib.suppress(RpcError):
                 await link.command("hangup", leg=old_leg)
