@@ -161,7 +161,7 @@ async def build_controller(settings: Settings, clock: Clock | None = None) -> Co
         await prompts.prepare(["queue-welcome", MOH])
     await seed_simulated_line(db, settings.data_dir, settings.extra.get("modem") or {})  # demo mode only
     await wire_ivr_voicemail(sessions, db, prompts, settings)  # IVRs, DIDs, voicemail, *97, MWI
-    wire_call_features(sessions, prompts)  # transfer, parking 7001-7009, supervision
+    wire_call_features(sessions, prompts, settings.extra.get("parking"))  # transfer, parking 7001-7009, supervision
     edge = EdgeService(directory=directory, sessions=sessions, store=store, clock=clock)
     edge.trunks = await wire_trunks(sessions, db, store, clock, settings.data_dir, settings.extra.get("trunks", {}))
     rpc = RpcServer(settings.rpc_socket, sessions.worker_up, sessions.on_event, sessions.worker_gone)
