@@ -72,5 +72,6 @@ async def test_wallboard_supervision_buttons_ring_the_supervisors_own_extension(
     assert 'data-own-extension="103"' in page and "ring your extension 103." in page
     he = (await sup.get("/wallboard", params={"lang": "he"})).text
     assert 'dir="rtl"' in he and "שיחות פעילות" in he and "מצלצלות לשלוחה שלך 103" in he
+    assert 'data-l-available="זמין"' in he and "<td>מנותק מהתור</td>" in he  # states the script redraws, too
     js = (await sup.get("/static/wallboard.js")).text
     assert '"/api/v1/supervision"' in js and "x-csrf-token" in js

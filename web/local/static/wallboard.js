@@ -21,7 +21,7 @@
     return tr;
   };
   var states = function (by) {
-    return Object.keys(by).map(function (s) { return s + " " + by[s]; }).join(", ");
+    return Object.keys(by).map(function (s) { return label(s) + " " + by[s]; }).join(", ");
   };
   var button = function (c, mode) {
     var b = document.createElement("button");
@@ -47,7 +47,7 @@
         var s = document.createElement("span");
         s.className = "muted";
         s.setAttribute("data-supervision", c.supervision.state);
-        s.textContent = " " + c.supervision.supervisor_extension + " (" + c.supervision.state + ")";
+        s.textContent = " " + c.supervision.supervisor_extension + " (" + label(c.supervision.state) + ")";
         td.appendChild(s);
       }
       if (!own) { td.appendChild(document.createTextNode(label("no-extension"))); }
@@ -90,7 +90,7 @@
                   secs(q.asa_s), ab, states(q.agents_by_state)]);
     }));
     agents.replaceChildren.apply(agents, b.agents.map(function (a) {
-      return row([a.agent, a.state + (a.reason ? " (" + a.reason + ")" : ""), secs(a.time_in_state_s),
+      return row([a.agent, label(a.state) + (a.reason ? " (" + a.reason + ")" : ""), secs(a.time_in_state_s),
                   a.queues.join(", ")]);
     }));
     if (callRows) {
