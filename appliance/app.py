@@ -24,7 +24,7 @@ from appliance.controller.messaging import SmsChannel
 from appliance.controller.outbound import wire_trunks
 from appliance.controller.prompts import MOH, Prompts
 from appliance.controller.queues import DEMO_QUEUE, QueueService
-from appliance.controller.recordings import RecordingIndexer
+from appliance.controller.recordings import RecordingIndexer, wire_retention
 from appliance.controller.rpc import RpcServer
 from appliance.controller.sessions import SessionManager
 from appliance.controller.supervision import wire_call_features
@@ -135,6 +135,7 @@ async def build_controller(settings: Settings, clock: Clock | None = None) -> Co
     recovered = await indexer.recover()
     if recovered:
         log.warning("indexed %d recordings left unindexed by an earlier crash", recovered)
+    wire_retention(indexer, settings.db_path, clock)  # recording files past retention: swept at start, then hourly
     sessions = SessionManager(
         placement=Placement(),
         store=store,
