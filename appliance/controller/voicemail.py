@@ -146,6 +146,13 @@ class VoicemailService:
             out[DIRECT + box] = ToMedia(MediaService.VOICEMAIL, box)
         return out
 
+    async def directory_changed(self) -> None:
+        """Extensions or queues changed: route their mailbox numbers now (a directory listener).
+
+        The dial plan asks its route sources while the old directory is still current, so a
+        new extension's *98 number needs this second ask."""
+        self.manager.refresh_routes()
+
     def _check(self, mailbox: str) -> None:
         if mailbox not in self.mailboxes():
             raise VoicemailError(f"no mailbox {mailbox!r}: mailboxes are extension and queue numbers")
