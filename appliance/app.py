@@ -28,6 +28,7 @@ from appliance.controller.recordings import RecordingIndexer, wire_retention
 from appliance.controller.rpc import RpcServer
 from appliance.controller.sessions import SessionManager
 from appliance.controller.supervision import wire_call_features
+from appliance.controller.voicemail import features_of
 from appliance.controller.voicemail import wire as wire_ivr_voicemail
 from appliance.demo_modem import seed_simulated_line
 from appliance.domain.clock import Clock, SystemClock
@@ -167,7 +168,9 @@ async def build_controller(settings: Settings, clock: Clock | None = None) -> Co
     edge.trunks = await wire_trunks(sessions, db, store, clock, settings.data_dir, settings.extra.get("trunks", {}))
     rpc = RpcServer(settings.rpc_socket, sessions.worker_up, sessions.on_event, sessions.worker_gone)
     sms = SmsChannel.open(settings.db_path, db, store, clock, lambda: sessions.queues)
-    return Controller(settings, db, sessions, edge, rpc, clock, sms=sms)
+    ctl = Controller(settings, db, sessions, edge, rpc, clock, sms=sms)
+    ctl.directory_listeners.append(features_of(sessions).voicemail.directory_changed)  # *98<new extension>
+    return ctl
 
 
 def _with_sms_link(app: FastAPI, ctl: Controller, token: str) -> FastAPI:
