@@ -319,3 +319,23 @@ async def test_recording_policy_page(pbox: Box) -> None:
     assert r.status_code == 403
     agent, _ = await page_login(pbox, "agent")
     assert (await agent.get("/recording-policy")).status_code == 403
+
+
+async def test_the_controller_sweeps_at_start(tmp_path: Path) -> None:
+    """A recording past the default retention when the box starts loses its file in the first sweep."""
+    from appliance.app import build_controller
+    from appliance.config import Settings
+
+    db = await open_db(tmp_path / "appliance.db")
+    old = await Store(tmp_path, db, ManualClock(T0)).recording("old", T0 - timedelta(days=400))
+    await db.close()
+    ctl = await build_controller(Settings(data_dir=tmp_path, demo=False), ManualClock(T0))
+    sweeper = ctl.sessions.indexer.retention
+    try:
+        assert sweeper is not None
+        r = await asyncio.wait_for(sweeper.swept.get(), 10)
+        assert (r.expired, r.purged) == (1, 1) and not old.exists()
+    finally:
+        if sweeper is not None:
+            await sweeper.stop()
+        await ctl.db.close()
