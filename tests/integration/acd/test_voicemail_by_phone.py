@@ -196,3 +196,51 @@ def test_unanswered_direct_call_goes_to_the_extensions_voicemail(
         "SELECT * FROM cdrs WHERE rowid > ? AND call_id = ? AND ended_at IS NOT NULL", (since, msg["call_id"])
     )[0]
     assert cdr["callee"] == "102" and cdr["answered_by"] == "voicemail:102"  # one CDR: the call, then voicemail
+
+
+def test_a_second_take_replaces_the_first_and_a_hang_up_mid_take_changes_nothing(
+    box: Appliance, greeting: Path
+) -> None:
+    folder = box.data_dir / "voicemail" / "102"
+    with Phone() as owner:
+        assert owner.register("102", box.passwords["102"], registrar=box.sip) == 200
+        call = owner.call(f"sip:*97@{box.sip}", user="102")
+        owner.wait(call, "confirmed", timeout=10)
+        dtmf(owner, call, PIN + "#0")
+        first = wait_file("greeting-new-*-0-0.wav", folder)
+        owner.send_tone(call, 600)
+        time.sleep(1.5)  # the first take
+        owner.stop_tone(call)
+        dtmf(owner, call, "#2")  # end the take, then "record it again" (during the playback)
+        wait_file("greeting-new-*-1-0.wav", folder)
+        assert not first.exists()  # the discarded take is gone
+        owner.send_tone(call, 500)
+        time.sleep(1.5)  # the second take
+        owner.stop_tone(call)
+        dtmf(owner, call, "#1")  # end it and keep it
+        deadline = time.monotonic() + 20
+        while list(folder.glob("greeting-new-*")) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        owner.hangup(call)
+        owner.wait(call, "disconnected", timeout=10)
+    stored = box.data_dir / box.query("SELECT greeting FROM mailboxes WHERE mailbox = '102'")[0]["greeting"]
+    assert has_tone(str(stored), 500, 0.2) and not has_tone(str(stored), 600, 0.2)
+    kept = stored.read_bytes()
+
+    with Phone() as owner:  # a take abandoned by hanging up
+        assert owner.register("102", box.passwords["102"], registrar=box.sip) == 200
+        call = owner.call(f"sip:*97@{box.sip}", user="102")
+        owner.wait(call, "confirmed", timeout=10)
+        dtmf(owner, call, PIN + "#0")
+        wait_file("greeting-new-*-0-0.wav", folder)
+        owner.send_tone(call, 700)
+        time.sleep(1.0)
+        owner.hangup(call)
+        owner.wait(call, "disconnected", timeout=10)
+    deadline = time.monotonic() + 20
+    while list(folder.glob("greeting-new-*")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not list(folder.glob("greeting-new-*"))
+    assert stored.read_bytes() == kept  # the kept greeting is untouched
+    assert box.query("SELECT greeting FROM mailboxes WHERE mailbox = '102'")[0]["greeting"] == str(
+        stored.relative_to(box.data_dir))
