@@ -13,7 +13,7 @@ from appliance.domain.clock import Clock
 from appliance.domain.retention import DEFAULT_SCOPE, RetentionError, RetentionPolicy
 from appliance.web_services import audit
 from appliance.web_services.audit import Actor
-from appliance.web_services.errors import Invalid, NotFound
+from appliance.web_services.errors import Conflict, Invalid, NotFound
 from appliance.web_services.queue_admin import QueueAdmin
 from appliance.web_services.tx import Writer
 
@@ -40,6 +40,16 @@ class RecordingCounts:
 
 
 @dataclass(frozen=True)
+class HeldRecording:
+    """A recording on legal hold: kept whatever its retention."""
+
+    id: int
+    call_id: str
+    started_at: str
+    parties: str
+
+
+@dataclass(frozen=True)
 class PolicyView:
     """The whole recording policy as pages and the API show it."""
 
@@ -47,6 +57,7 @@ class PolicyView:
     queues: list[QueuePolicy]
     counts: RecordingCounts
     last_sweep: SweepResult | None
+    held: list[HeldRecording] = dataclasses.field(default_factory=list)
 
 
 class RecordingPolicy:
@@ -76,7 +87,10 @@ class RecordingPolicy:
         ) as cur:
             row = await cur.fetchone()
         counts = RecordingCounts(*(int(v or 0) for v in (row or (0, 0, 0, 0))))
-        return PolicyView(policy.default_days, queues, counts, self._sweeper.last if self._sweeper else None)
+        async with self._db.execute("SELECT id, call_id, started_at, parties FROM recordings WHERE legal_hold = 1"
+                                    " ORDER BY started_at DESC, id DESC LIMIT 200") as cur:
+            held = [HeldRecording(int(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in await cur.fetchall()]
+        return PolicyView(policy.default_days, queues, counts, self._sweeper.last if self._sweeper else None, held)
 
     async def set_retention(self, actor: Actor, default_days: int, queue_days: dict[str, int | None]) -> PolicyView:
         """Set the default and per-queue days (None: the queue follows the default); audited."""
@@ -112,6 +126,22 @@ class RecordingPolicy:
         row = self._queues.queue(number)
         if row.record != record:
             await self._queues.replace(actor, dataclasses.replace(row, record=record))
+        return await self.view()
+
+    async def set_hold(self, actor: Actor, recording_id: int, hold: bool) -> PolicyView:
+        """Put a recording on legal hold (kept whatever its retention) or release it; audited."""
+
+        def go(conn: sqlite3.Connection) -> None:
+            row = conn.execute("SELECT expired_at FROM recordings WHERE id = ?", (recording_id,)).fetchone()
+            if row is None:
+                raise NotFound("recording_not_found", f"no recording {recording_id}", id=recording_id)
+            if hold and row[0] is not None:
+                raise Conflict("recording_expired", f"recording {recording_id} is past its retention and its file"
+                               " is deleted; a hold cannot bring it back", id=recording_id)
+            conn.execute("UPDATE recordings SET legal_hold = ? WHERE id = ?", (int(hold), recording_id))
+            audit.record(conn, self._clock, actor, "recording.legal_hold", str(recording_id), hold=hold)
+
+        await self._writer.run(go)
         return await self.view()
 
     async def sweep(self) -> SweepResult:

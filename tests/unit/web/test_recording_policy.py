@@ -339,3 +339,40 @@ async def test_the_controller_sweeps_at_start(tmp_path: Path) -> None:
         if sweeper is not None:
             await sweeper.stop()
         await ctl.db.close()
+
+
+async def test_legal_hold_through_api_and_page_keeps_the_file_past_retention(pbox: Box) -> None:
+    from tests.unit.web.test_pages import page_login
+
+    store = Store(pbox.ctl.settings.data_dir, pbox.ctl.db, pbox.clock)
+    f1 = await store.recording("keepme", pbox.clock.now())
+    f2 = await store.recording("other", pbox.clock.now())
+    (id1,), (id2,) = await store.rows("SELECT id FROM recordings ORDER BY id")
+    admin = await pbox.login("admin")
+    r = await admin.put(f"/api/v1/recordings/{id1}/legal-hold", json={"hold": True})
+    assert r.status_code == 200 and [h["call_id"] for h in r.json()["held"]] == ["keepme"]
+    c, token = await page_login(pbox, "admin")
+    assert f'data-held="{id1}"' in (await c.get("/recording-policy")).text
+    pbox.clock.advance(400 * DAY)
+    admin, (c, token) = await pbox.login("admin"), await page_login(pbox, "admin")
+    r = await admin.post("/api/v1/recording-policy/sweep")
+    assert r.json() == {"expired": 1, "purged": 1, "failed": 0}
+    assert f1.exists() and not f2.exists()
+    before = await policy_rows(pbox)
+    r = await admin.put(f"/api/v1/recordings/{id2}/legal-hold", json={"hold": True})
+    assert r.status_code == 409 and r.json()["error_id"] == "recording_expired"
+    r = await admin.put("/api/v1/recordings/999/legal-hold", json={"hold": True})
+    assert r.status_code == 404 and r.json()["error_id"] == "recording_not_found"
+    r = await c.post("/recording-policy/hold", data={"recording_id": "abc", "hold": "1", "csrf_token": token})
+    assert r.status_code == 422 and "field_not_integer" in r.text
+    r = await c.post("/recording-policy/hold", data={"recording_id": str(2**64), "hold": "1", "csrf_token": token})
+    assert r.status_code == 422 and "recording_id_invalid" in r.text
+    sup = await pbox.login("sup")
+    assert (await sup.put(f"/api/v1/recordings/{id1}/legal-hold", json={"hold": False})).status_code == 403
+    assert await policy_rows(pbox) == before
+    # released on the page: the next sweep deletes it
+    r = await c.post("/recording-policy/hold", data={"recording_id": str(id1), "csrf_token": token})
+    assert r.status_code == 303
+    assert (await admin.post("/api/v1/recording-policy/sweep")).json()["purged"] == 1 and not f1.exists()
+    holds = await pbox.rows("SELECT target, detail FROM audit_log WHERE action = 'recording.legal_hold' ORDER BY id")
+    assert holds == [(str(id1), '{"hold": true}'), (str(id1), '{"hold": false}')]

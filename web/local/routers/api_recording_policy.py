@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from appliance.web_services.recording_policy import PolicyView, RecordingPolicy
 from appliance.web_services.tx import Writer
-from web.local.deps import AdminUser, ServicesDep, SupervisorUser
+from web.local.deps import AdminUser, RowId, ServicesDep, SupervisorUser
 from web.local.models import _In
 
 router = APIRouter(prefix="/api/v1", tags=["recordings"])
@@ -43,13 +43,29 @@ class SweepPublic(BaseModel):
     failed: int
 
 
+class HeldPublic(BaseModel):
+    """A recording on legal hold."""
+
+    id: int
+    call_id: str
+    started_at: str
+    parties: str
+
+
 class RecordingPolicyPublic(BaseModel):
-    """Retention default, per-queue policy, and the recordings index by state."""
+    """Retention default, per-queue policy, the recordings index by state, recordings on legal hold."""
 
     default_days: int
     queues: list[QueuePolicyPublic]
     counts: dict[str, int]
     last_sweep: SweepPublic | None
+    held: list[HeldPublic]
+
+
+class HoldUpdate(_In):
+    """Legal hold on or off."""
+
+    hold: bool
 
 
 class RetentionUpdate(_In):
@@ -74,6 +90,7 @@ def public(v: PolicyView) -> RecordingPolicyPublic:
         counts={"kept": v.counts.kept, "held": v.counts.held, "pending": v.counts.pending,
                 "expired": v.counts.expired},
         last_sweep=SweepPublic(**vars(v.last_sweep)) if v.last_sweep else None,
+        held=[HeldPublic(**vars(h)) for h in v.held],
     )
 
 
@@ -93,6 +110,13 @@ async def put_retention(body: RetentionUpdate, auth: AdminUser, policy: PolicyDe
 async def put_record(number: str, body: RecordUpdate, auth: AdminUser, policy: PolicyDep) -> RecordingPolicyPublic:
     """Switch a queue's recording on or off (the queue's own flag, as PUT /api/v1/queues/{number}; audited)."""
     return public(await policy.set_record(auth.actor, number, body.record))
+
+
+@router.put("/recordings/{recording_id}/legal-hold")
+async def put_legal_hold(recording_id: RowId, body: HoldUpdate, auth: AdminUser,
+                         policy: PolicyDep) -> RecordingPolicyPublic:
+    """Put a recording on legal hold (never deleted by retention) or release it (audited)."""
+    return public(await policy.set_hold(auth.actor, recording_id, body.hold))
 
 
 @router.post("/recording-policy/sweep")

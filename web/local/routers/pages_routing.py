@@ -221,6 +221,17 @@ async def recording_policy_record(number: str, auth: AdminUser, form: FormDep, s
     return _back("/recording-policy")
 
 
+@router.post("/recording-policy/hold")
+async def recording_policy_hold(auth: AdminUser, form: FormDep, services: ServicesDep) -> Response:
+    """Put a recording on legal hold, or release it."""
+    recording_id = form.integer("recording_id", 0)
+    if not 1 <= recording_id <= 2**63 - 1:
+        raise Invalid("recording_id_invalid", "give the recording's number (from the recordings page)",
+                      field="recording_id")
+    await policy_service(services).set_hold(auth.actor, recording_id, form.flag("hold"))
+    return _back("/recording-policy")
+
+
 @router.post("/recording-policy/sweep")
 async def recording_policy_sweep(_: AdminUser, services: ServicesDep) -> Response:
     """Run the retention sweep now."""
