@@ -165,9 +165,13 @@ def leave_message_on_direct_call(box: Appliance, tmp_path: Path, busy: bool) -> 
         assert caller.register("101", box.passwords["101"], registrar=box.sip) == 200
         if busy:
             owner.auto_answer(True, code=486)
+        started = time.monotonic()
         call = caller.call(f"sip:102@{box.sip}", user="101")
         ringing = owner.incoming(timeout=10)  # the desk phone really rang
+        rang = time.monotonic()
         caller.wait(call, "confirmed", timeout=40)  # voicemail answered after the ring time
+        print(f"{'busy' if busy else 'no answer'}: rang after {(rang - started) * 1000:.0f} ms, "
+              f"voicemail answered {time.monotonic() - rang:.2f} s after the ring began")
         caller.record_rx(call, str(heard))
         box.wait_rows("SELECT 1 FROM voicemails WHERE caller = '101' AND state = 'recording'", timeout=30)
         caller.send_tone(call, MESSAGE_HZ)
