@@ -108,7 +108,7 @@ def add_trunk_watch_it_come_up_and_add_a_route(url: str, shots: Path, profile: P
         # nobody answers yet: the pings fail and the trunk is marked down (seen through the poll)
         wait.until(lambda d: state_cell(d, "itsp") == "down")
         seen["password_shown"] = "trunk-secret-1" in driver.page_source
-        driver.save_screenshot(str(shots / "1-trunk-down.png"))
+        driver.save_screenshot(str(shots / "routing-1-trunk-down.png"))
         driver.execute_script("window.__notReloaded = true;")
         start_trunk()
         t0 = time.monotonic()
@@ -118,7 +118,7 @@ def add_trunk_watch_it_come_up_and_add_a_route(url: str, shots: Path, profile: P
         row = driver.find_element(By.CSS_SELECTOR, 'tr[data-trunk="itsp"]')
         seen["last_answer"] = row.find_element(By.CSS_SELECTOR, '[data-field="last_code"]').text
         seen["since"] = row.find_element(By.CSS_SELECTOR, '[data-field="since"]').text
-        driver.save_screenshot(str(shots / "2-trunk-up.png"))
+        driver.save_screenshot(str(shots / "routing-2-trunk-up.png"))
         driver.get(url + "/routes")
         form = driver.find_element(By.ID, "route-create")
         form.find_element(By.NAME, "name").send_keys("national")
@@ -131,11 +131,11 @@ def add_trunk_watch_it_come_up_and_add_a_route(url: str, shots: Path, profile: P
         seen["route_row"] = driver.find_element(By.CSS_SELECTOR, 'tr[data-route="national"]').text
         seen["overflow"] = driver.execute_script(
             "return document.documentElement.scrollWidth - document.documentElement.clientWidth")
-        driver.save_screenshot(str(shots / "3-route.png"))
+        driver.save_screenshot(str(shots / "routing-3-route.png"))
         driver.get(url + "/trunks?lang=he")
         seen["he_state"] = state_cell(driver, "itsp")
         seen["direction"] = driver.execute_script("return getComputedStyle(document.body).direction")
-        driver.save_screenshot(str(shots / "4-trunks-he.png"))
+        driver.save_screenshot(str(shots / "routing-4-trunks-he.png"))
         seen["console_errors"] = [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
     finally:
         driver.quit()
@@ -171,7 +171,7 @@ async def test_admin_adds_a_trunk_sees_it_come_up_live_and_adds_a_route(served_f
     assert seen["overflow"] == 0
     assert seen["he_state"] == "פעיל" and seen["direction"] == "rtl"
     assert seen["console_errors"] == []
-    assert len(list(shots.glob("*.png"))) == 4
+    assert len(list(shots.glob("routing-*.png"))) == 4
     async with served.ctl.db.execute("SELECT name, port FROM trunks") as cur:
         assert [tuple(r) for r in await cur.fetchall()] == [("itsp", trunk_port)]
     async with served.ctl.db.execute("SELECT name, pattern FROM outbound_routes") as cur:
