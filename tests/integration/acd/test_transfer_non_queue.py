@@ -1,0 +1,189 @@
+"""Transfer, parking and supervision on calls that pass through the media layer but are not
+queue calls (real Kamailio + workers + pjsua2 phones; a pjsua2 phone is the SIP trunk):
+an IVR that puts the caller through to an extension, and an outbound call from a desk phone.
+Audio is checked both ways by tone after each transfer, and each call keeps one CDR."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from appliance.storage.db import migrate_sync, open_db
+from appliance.storage.trunks import TrunkStore
+from appliance.trunks.model import CallerIdMode, CallerIdRule, OutboundRoute, Trunk, TrunkKind
+from provisioning.secrets import SecretBox, load_or_create_key
+from tests.integration.media.tones import heard_tones
+from tests.support.appliance import Appliance, make_appliance
+from tests.support.phone import Phone
+
+IVR = "810"  # an IVR whose entry puts the caller through to extension 102
+EXTERNAL = "5123456"  # an outbound number: route "ext" over the trunk phone
+CALLER_HZ, AGENT_HZ, TARGET_HZ, FAR_HZ = 500, 1200, 2000, 800
+TONES = (CALLER_HZ, AGENT_HZ, TARGET_HZ, FAR_HZ)
+
+
+async def _trunk(data_dir: Path, port: int) -> None:
+    db = await open_db(data_dir / "appliance.db")
+    try:
+        store = TrunkStore(db, SecretBox(load_or_create_key(data_dir / "keys" / "trunks.key")))
+        await store.put_trunk(Trunk("ext", TrunkKind.SIP, "127.0.0.1", port, health_check=False), None, create=True)
+        cid = {TrunkKind.SIP: CallerIdRule(CallerIdMode.FIXED, number="+442071234567")}
+        await store.put_route(OutboundRoute("ext", r"5[0-9]{6}", ("ext",), cid, record=True), create=True)
+    finally:
+        await db.close()
+
+
+@pytest.fixture(scope="module")
+def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Appliance]:
+    """A box with IVR 810 -> extension 102 and an outbound route to the trunk phone's port."""
+    data_dir = Path(tmp_path_factory.mktemp("xfer")) / "data"
+    data_dir.mkdir()
+    db = data_dir / "appliance.db"
+    migrate_sync(db)
+    conn = sqlite3.connect(db)
+    try:
+        with conn:
+            conn.execute("INSERT INTO ivrs(number, name, language, config, updated_at)"
+                         " VALUES (?, 'Front', 'en', ?, '')", (IVR, json.dumps({"entry": "extension:102"})))
+    finally:
+        conn.close()
+    app = make_appliance(data_dir, workers=2)
+    asyncio.run(_trunk(data_dir, app.trunk_port))
+    app.start()
+    try:
+        yield app
+    finally:
+        app.stop()
+
+
+@pytest.fixture
+def phones(box: Appliance) -> Iterator[tuple[Phone, Phone, Phone]]:
+    """101 (caller / desk phone), 102 (the extension the IVR rings), 103 (transfer target)."""
+    with Phone() as p1, Phone() as p2, Phone() as p3:
+        for phone, ext in ((p1, "101"), (p2, "102"), (p3, "103")):
+            assert phone.register(ext, box.passwords[ext], registrar=box.sip) == 200
+        yield p1, p2, p3
+
+
+@pytest.fixture
+def trunk(box: Appliance) -> Iterator[Phone]:
+    """The far end of outbound calls: a pjsua2 phone at the trunk's address."""
+    with Phone(port=box.trunk_port) as p:
+        yield p
+
+
+def listen(pairs: list[tuple[Phone, str, Path]]) -> dict[str, set[int]]:
+    """Record what each phone hears on its call for a while; return the tones heard by file stem."""
+    for phone, call, path in pairs:
+        phone.record_rx(call, str(path))
+    time.sleep(1.5)  # audio must flow for a while; nothing to await
+    for phone, call, _ in pairs:
+        phone.stop_record(call)
+    return {path.stem: heard_tones(path, TONES) for _, _, path in pairs}
+
+
+def ivr_to_102(box: Appliance, caller: Phone, agent: Phone) -> tuple[str, str]:
+    """101 calls the IVR, which rings 102; 102 answers; both send their tone."""
+    call = caller.call(f"sip:{IVR}@{box.sip}", user="101")
+    agent_call = agent.incoming(timeout=20)
+    agent.answer(agent_call)
+    agent.wait(agent_call, "confirmed", timeout=10)
+    caller.wait(call, "confirmed", timeout=10)
+    caller.send_tone(call, CALLER_HZ)
+    agent.send_tone(agent_call, AGENT_HZ)
+    return call, agent_call
+
+
+def one_cdr(box: Appliance, callee: str, n_before: int) -> dict[str, object]:
+    """The call's single closed CDR (no second row for the transfer)."""
+    rows = box.wait_rows("SELECT * FROM cdrs WHERE callee = ? AND ended_at IS NOT NULL ORDER BY id", (callee,),
+                         n=n_before + 1)
+    time.sleep(0.5)  # a stray second row would be written by now; nothing to await for an absence
+    assert len(box.query("SELECT 1 FROM cdrs WHERE callee = ?", (callee,))) == n_before + 1
+    return dict(rows[-1])
+
+
+def closed(box: Appliance, callee: str) -> int:
+    return len(box.query("SELECT 1 FROM cdrs WHERE callee = ?", (callee,)))
+
+
+def test_ivr_call_put_through_to_an_extension_is_blind_transferred(
+        box: Appliance, phones: tuple[Phone, Phone, Phone], tmp_path: Path) -> None:
+    caller, agent, target = phones
+    before = closed(box, IVR)
+    call, agent_call = ivr_to_102(box, caller, agent)
+    assert listen([(caller, call, tmp_path / "c0.wav"), (agent, agent_call, tmp_path / "a0.wav")]) == {
+        "c0": {AGENT_HZ}, "a0": {CALLER_HZ}}
+    agent.transfer(agent_call, f"sip:103@{box.sip}")
+    t_call = target.incoming(timeout=10)
+    target.answer(t_call)
+    target.wait(t_call, "confirmed", timeout=10)
+    target.send_tone(t_call, TARGET_HZ)
+    agent.wait(agent_call, "disconnected", timeout=10)
+    agent.wait_until(lambda p: 200 in p.transfer_status(agent_call), 5, "NOTIFY sipfrag 200")
+    assert listen([(caller, call, tmp_path / "c1.wav"), (target, t_call, tmp_path / "t1.wav")]) == {
+        "c1": {TARGET_HZ}, "t1": {CALLER_HZ}}
+    caller.hangup(call)
+    target.wait(t_call, "disconnected", timeout=10)
+    cdr = one_cdr(box, IVR, before)
+    assert (cdr["caller"], cdr["answered_by"], cdr["cause"]) == ("101", "102", "normal")
+
+
+def test_ivr_call_put_through_to_an_extension_is_attended_transferred(
+        box: Appliance, phones: tuple[Phone, Phone, Phone], tmp_path: Path) -> None:
+    caller, agent, target = phones
+    before = closed(box, IVR)
+    call, agent_call = ivr_to_102(box, caller, agent)
+    agent.hold(agent_call)
+    consult = agent.call(f"sip:103@{box.sip}", user="102")
+    y_old = target.incoming(timeout=10)
+    target.answer(y_old)
+    agent.wait(consult, "confirmed", timeout=10)
+    agent.transfer_replaces(agent_call, consult)
+    y_new = target.incoming(timeout=10)
+    assert target.info(y_new).replaces == y_old
+    target.wait(y_new, "confirmed", timeout=10)
+    target.wait(y_old, "disconnected", timeout=10)
+    agent.wait(agent_call, "disconnected", timeout=10)
+    target.send_tone(y_new, TARGET_HZ)
+    assert listen([(caller, call, tmp_path / "c.wav"), (target, y_new, tmp_path / "t.wav")]) == {
+        "c": {TARGET_HZ}, "t": {CALLER_HZ}}
+    target.hangup(y_new)
+    caller.wait(call, "disconnected", timeout=10)
+    cdr = one_cdr(box, IVR, before)
+    assert (cdr["caller"], cdr["answered_by"], cdr["cause"]) == ("101", "102", "normal")
+
+
+def test_outbound_call_is_blind_transferred_by_the_desk_phone(
+        box: Appliance, phones: tuple[Phone, Phone, Phone], trunk: Phone, tmp_path: Path) -> None:
+    desk, _, target = phones
+    before = closed(box, EXTERNAL)
+    call = desk.call(f"sip:{EXTERNAL}@{box.sip}", user="101")
+    far = trunk.incoming(timeout=20)
+    trunk.answer(far)
+    desk.wait(call, "confirmed", timeout=10)
+    desk.send_tone(call, CALLER_HZ)
+    trunk.send_tone(far, FAR_HZ)
+    assert listen([(desk, call, tmp_path / "d0.wav"), (trunk, far, tmp_path / "f0.wav")]) == {
+        "d0": {FAR_HZ}, "f0": {CALLER_HZ}}
+    desk.transfer(call, f"sip:103@{box.sip}")  # the desk phone hands the outside party to 103
+    t_call = target.incoming(timeout=10)
+    target.answer(t_call)
+    target.wait(t_call, "confirmed", timeout=10)
+    target.send_tone(t_call, TARGET_HZ)
+    desk.wait(call, "disconnected", timeout=10)
+    desk.wait_until(lambda p: 200 in p.transfer_status(call), 5, "NOTIFY sipfrag 200")
+    assert listen([(trunk, far, tmp_path / "f1.wav"), (target, t_call, tmp_path / "t1.wav")]) == {
+        "f1": {TARGET_HZ}, "t1": {FAR_HZ}}
+    trunk.hangup(far)
+    target.wait(t_call, "disconnected", timeout=10)
+    cdr = one_cdr(box, EXTERNAL, before)
+    assert (cdr["caller"], cdr["answered_by"], cdr["cause"]) == ("101", "trunk:ext", "normal")
+    recs = box.wait_rows("SELECT parties FROM recordings WHERE call_id = ? ORDER BY id", (cdr["call_id"],), n=2)
+    assert [json.loads(r["parties"]) for r in recs] == [["101", EXTERNAL], [EXTERNAL, "103"]]
