@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from appliance.storage.db import migrate_sync, open_db
@@ -76,6 +77,16 @@ def trunk(box: Appliance) -> Iterator[Phone]:
     """The far end of outbound calls: a pjsua2 phone at the trunk's address."""
     with Phone(port=box.trunk_port) as p:
         yield p
+
+
+@pytest.fixture(scope="module")
+def admin(box: Appliance) -> Iterator[httpx.Client]:
+    """The first admin, logged in (cookie + CSRF header)."""
+    with httpx.Client(base_url=f"https://127.0.0.1:{box.web_port}", verify=False, timeout=10) as c:
+        r = c.post("/api/v1/setup", json={"username": "admin", "password": "admin password 1"})
+        assert r.status_code == 201, r.text
+        c.headers["x-csrf-token"] = r.json()["csrf_token"]
+        yield c
 
 
 def listen(pairs: list[tuple[Phone, str, Path]]) -> dict[str, set[int]]:
@@ -187,3 +198,78 @@ def test_outbound_call_is_blind_transferred_by_the_desk_phone(
     assert (cdr["caller"], cdr["answered_by"], cdr["cause"]) == ("101", "trunk:ext", "normal")
     recs = box.wait_rows("SELECT parties FROM recordings WHERE call_id = ? ORDER BY id", (cdr["call_id"],), n=2)
     assert [json.loads(r["parties"]) for r in recs] == [["101", EXTERNAL], [EXTERNAL, "103"]]
+
+
+SUP_HZ = TARGET_HZ  # the supervisor (104) sends this tone
+
+
+def supervise(box: Appliance, admin: httpx.Client, call_id: str, sup: Phone,
+              customer: tuple[Phone, str], agent: tuple[Phone, str], tmp_path: Path) -> dict[str, dict[str, set[int]]]:
+    """Supervisor 104 joins `call_id` by the API in listen, then whisper, then barge; who hears what."""
+    r = admin.post("/api/v1/supervision", json={"call_id": call_id, "supervisor_extension": "104", "mode": "listen"})
+    assert r.status_code == 201, r.text
+    sup_call = sup.incoming(timeout=10)
+    sup.answer(sup_call)
+    sup.wait(sup_call, "confirmed", timeout=10)
+    sup.send_tone(sup_call, SUP_HZ)
+    deadline = time.monotonic() + 10
+    while admin.get("/api/v1/supervision").json()[0]["state"] != "active":
+        assert time.monotonic() < deadline, "supervision never active"
+        time.sleep(0.1)
+    rounds = {}
+    for mode in ("listen", "whisper", "barge"):
+        if mode != "listen":
+            r = admin.patch(f"/api/v1/supervision/{call_id}", json={"mode": mode})
+            assert r.status_code == 200 and r.json()["mode"] == mode, r.text
+        heard = listen([(customer[0], customer[1], tmp_path / f"{mode}-customer.wav"),
+                        (agent[0], agent[1], tmp_path / f"{mode}-agent.wav"),
+                        (sup, sup_call, tmp_path / f"{mode}-sup.wav")])
+        rounds[mode] = {who.split("-")[1]: tones for who, tones in heard.items()}
+    r = admin.delete(f"/api/v1/supervision/{call_id}")
+    assert r.status_code == 204, r.text
+    sup.wait(sup_call, "disconnected", timeout=10)
+    return rounds
+
+
+def expected(customer_hz: int, agent_hz: int) -> dict[str, dict[str, set[int]]]:
+    """The tone matrix of test_supervision_calls.py: whisper reaches the agent only, barge both."""
+    both = {customer_hz, agent_hz}
+    return {
+        "listen": {"customer": {agent_hz}, "agent": {customer_hz}, "sup": both},
+        "whisper": {"customer": {agent_hz}, "agent": {customer_hz, SUP_HZ}, "sup": both},
+        "barge": {"customer": {agent_hz, SUP_HZ}, "agent": {customer_hz, SUP_HZ}, "sup": both},
+    }
+
+
+def test_supervision_of_an_ivr_call_put_through_to_an_extension(
+        box: Appliance, admin: httpx.Client, phones: tuple[Phone, Phone, Phone], tmp_path: Path) -> None:
+    caller, agent, _ = phones
+    with Phone() as sup:
+        assert sup.register("104", box.passwords["104"], registrar=box.sip) == 200
+        call, agent_call = ivr_to_102(box, caller, agent)
+        call_id = str(box.wait_rows("SELECT call_id FROM cdrs WHERE callee = ? AND answered_by = '102'"
+                                    " AND ended_at IS NULL", (IVR,))[0]["call_id"])
+        rounds = supervise(box, admin, call_id, sup, (caller, call), (agent, agent_call), tmp_path)
+        assert rounds == expected(CALLER_HZ, AGENT_HZ)
+        caller.hangup(call)
+        agent.wait(agent_call, "disconnected", timeout=10)
+
+
+def test_supervision_of_an_outbound_call_whispers_to_the_desk_phone(
+        box: Appliance, admin: httpx.Client, phones: tuple[Phone, Phone, Phone], trunk: Phone,
+        tmp_path: Path) -> None:
+    desk = phones[0]
+    with Phone() as sup:
+        assert sup.register("104", box.passwords["104"], registrar=box.sip) == 200
+        call = desk.call(f"sip:{EXTERNAL}@{box.sip}", user="101")
+        far = trunk.incoming(timeout=20)
+        trunk.answer(far)
+        desk.wait(call, "confirmed", timeout=10)
+        desk.send_tone(call, AGENT_HZ)
+        trunk.send_tone(far, FAR_HZ)
+        call_id = str(box.wait_rows("SELECT call_id FROM cdrs WHERE callee = ? AND answered_by = 'trunk:ext'"
+                                    " AND ended_at IS NULL", (EXTERNAL,))[0]["call_id"])
+        rounds = supervise(box, admin, call_id, sup, (trunk, far), (desk, call), tmp_path)
+        assert rounds == expected(FAR_HZ, AGENT_HZ)  # the desk phone is the agent: whisper goes to it
+        trunk.hangup(far)
+        desk.wait(call, "disconnected", timeout=10)
