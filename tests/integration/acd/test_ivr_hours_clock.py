@@ -293,3 +293,12 @@ def test_on_the_holiday_the_caller_reaches_voicemail_then_next_day_is_open(box: 
     assert msg["mailbox"] == "101" and str(msg["started_at"]).startswith("2026-12-15T10:0")
     box.clock.set(HOLIDAY_AT + timedelta(days=1))  # Wednesday, same hour: an ordinary open day
     call_ivr(box, "105", expect_ring_at="102")
+
+
+def test_in_israeli_summer_time_the_box_opens_an_hour_earlier_in_utc(box: InProcessBox) -> None:
+    # Tuesday 2026-10-20, before Israel leaves summer time (UTC+3) on 25 October: 06:30 UTC is
+    # 09:30 local, open. Read in winter time (UTC+2) it would be 08:30, closed; in UTC, closed.
+    box.clock.set(datetime(2026, 10, 20, 6, 30, tzinfo=UTC))
+    call_id, started = call_ivr(box, "103", expect_ring_at="102")
+    assert started.startswith("2026-10-20T06:3")
+    assert not box.query("SELECT 1 FROM voicemails WHERE call_id = ?", (call_id,))
