@@ -40,6 +40,15 @@ class _Talk:
     answered_at: float
 
 
+def _round_robin_memory(old: Queue, new: Queue) -> str | None:
+    """Round-robin memory for a reconfigured queue: the member offered last, or, when they left,
+    the nearest member before them who stayed (so the turn passes to whoever came next)."""
+    if old.last_offered is None or old.last_offered in new.members:
+        return old.last_offered
+    before = list(old.members)[: old.order.get(old.last_offered, 0)]
+    return next((a for a in reversed(before) if a in new.members), None)
+
+
 class Dispatcher:
     """The ACD: one owner for agents, queues and callbacks; deterministic for a given clock and RNG."""
 
@@ -100,17 +109,18 @@ class Dispatcher:
             if caller.skills == old.config.skills:
                 caller.skills = queue.config.skills
         queue.waiting = old.waiting
-        queue.last_offered = old.last_offered
+        queue.last_offered = _round_robin_memory(old, queue)
         queue.recent_handle_s = old.recent_handle_s
         self.queues[queue.queue_id] = queue
 
     def remove_queue(self, queue_id: str) -> None:
         """Remove an idle queue; refused (nothing changes) while a caller, callback or call is in it."""
         q = self.queue(queue_id)
-        busy = len(q.waiting) + sum(1 for t in self._talking.values() if t.queue_id == queue_id)
-        busy += sum(1 for cb in self.callbacks.active() if cb.queue_id == queue_id)
+        busy = {c.call_id for c in q.waiting}
+        busy |= {call_id for call_id, t in self._talking.items() if t.queue_id == queue_id}
+        busy |= {cb.call_id for cb in self.callbacks.active() if cb.queue_id == queue_id}
         if busy:
-            raise QueueBusy(f"queue {queue_id} has {busy} calls waiting or connected")
+            raise QueueBusy(f"queue {queue_id} has {len(busy)} calls waiting, connected or to call back")
         del self.queues[queue_id]
 
     def queue(self, queue_id: str) -> Queue:
