@@ -19,7 +19,7 @@ from appliance.controller.parking import Parking, park_timeout
 from appliance.controller.prompts import Prompts
 from appliance.controller.rpc import RpcError
 from appliance.controller.sessions import SessionManager
-from appliance.controller.transfer import CallFeatures, LiveCall, Phase, next_event
+from appliance.controller.transfer import FEATURED, CallFeatures, LiveCall, Phase, next_event
 from appliance.domain.dialplan import MediaService
 from appliance.domain.errors import DomainError
 from appliance.domain.session_state import SessionState
@@ -137,7 +137,7 @@ class SupervisionService:
     def _live_call(self, call_id: str) -> tuple[LiveCall, str, str]:
         call = self.features.calls.get(call_id)
         session = self.sessions.sessions.get(call_id)
-        if call is None or session is None:
+        if call is None or session is None or session.service not in FEATURED:
             raise SupervisionError("call_not_found", f"no live call {call_id} on the media layer", 404)
         agent = call.party_of_flow()
         caller = session.caller_leg

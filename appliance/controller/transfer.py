@@ -40,8 +40,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TRANSFER_RING_S = 30.0
-# Services whose calls get transfer, parking and supervision. Voicemail is reached only
-# through one of these or alone with the caller: nobody on the box's side could transfer it.
+# Services whose calls get transfer, parking and supervision. Every other session is wrapped
+# too, but only so that a REFER on it is refused (the worker would otherwise ring the target
+# for nobody): voicemail has only the caller on the line, nobody on the box's side to transfer.
 FEATURED = frozenset({MediaService.QUEUE, MediaService.RING_GROUP, MediaService.IVR, MediaService.OUTBOUND})
 PARK_CODE = "*70"
 Event = dict[str, Any]
@@ -162,8 +163,8 @@ class CallFeatures:
     # ----- the wrapper --------------------------------------------------------------------
 
     def wrap_for(self, service: MediaService, flow: Flow) -> Flow:
-        """`flow` with call features when `service` has them (SessionManager.wrap_flow)."""
-        return self.wrap(flow) if service in FEATURED else flow
+        """`flow` with call features (SessionManager.wrap_flow); other services refuse REFERs."""
+        return self.wrap(flow)
 
     def wrap(self, flow: Flow) -> Flow:
         """The same flow, with transfer, parking and supervision available on its call."""
@@ -239,6 +240,7 @@ class CallFeatures:
             self.spawn(call, self._transfer(call, msg, party), "transfer", busy=True)
             return True
         if (name == "dtmf" and leg != call.session.caller_leg and self.parking is not None
+                and call.session.service in FEATURED
                 and not self.staff_caller(call.session)):  # a far end's digits never park a desk phone
             heard = (call.digits.get(leg, "") + str(msg.get("digit", "")))[-len(PARK_CODE):]
             call.digits[leg] = heard
@@ -306,10 +308,12 @@ class CallFeatures:
 
     def _refusal(self, call: LiveCall, transferer: str, extra: bool, party: str | None) -> str:
         s = call.session
-        if not extra:
-            return "the worker has no room for the target's leg"
         if s.service in (MediaService.VOICEMAIL, MediaService.VOICEMAIL_MAIN):
             return "a call in voicemail is not transferable: only the caller is on the line"
+        if s.service not in FEATURED:
+            return f"a {s.service.value} call is not transferable"
+        if not extra:
+            return "the worker has no room for the target's leg"
         if s.state is SessionState.ENDED or call.phase is Phase.PARKED:
             return f"the call is {s.state.value}/{call.phase.value}, not talking"
         if transferer == s.caller_leg:

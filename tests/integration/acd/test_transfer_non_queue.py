@@ -6,6 +6,7 @@ Audio is checked both ways by tone after each transfer, and each call keeps one 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sqlite3
 import time
@@ -21,7 +22,7 @@ from appliance.trunks.model import CallerIdMode, CallerIdRule, OutboundRoute, Tr
 from provisioning.secrets import SecretBox, load_or_create_key
 from tests.integration.media.tones import heard_tones
 from tests.support.appliance import Appliance, make_appliance
-from tests.support.phone import Phone
+from tests.support.phone import Phone, PhoneError
 
 IVR = "810"  # an IVR whose entry puts the caller through to extension 102
 EXTERNAL = "5123456"  # an outbound number: route "ext" over the trunk phone
@@ -273,3 +274,17 @@ def test_supervision_of_an_outbound_call_whispers_to_the_desk_phone(
         assert rounds == expected(FAR_HZ, AGENT_HZ)  # the desk phone is the agent: whisper goes to it
         trunk.hangup(far)
         desk.wait(call, "disconnected", timeout=10)
+
+
+def test_a_call_in_voicemail_is_not_transferable(box: Appliance, phones: tuple[Phone, Phone, Phone]) -> None:
+    """Only the caller is on a voicemail call: its REFER is refused (failure NOTIFY), the call goes on."""
+    caller, _, target = phones
+    call = caller.call(f"sip:*97@{box.sip}", user="101")
+    caller.wait(call, "confirmed", timeout=10)
+    caller.transfer(call, f"sip:103@{box.sip}")
+    caller.wait_until(lambda p: any(c >= 300 for c in p.transfer_status(call)), 10, "failure NOTIFY")
+    assert 200 not in caller.transfer_status(call)
+    assert caller.state(call) == "confirmed"  # still in the mailbox menu
+    with contextlib.suppress(PhoneError):  # the worker may have started ringing 103: it is called off
+        target.wait(target.incoming(timeout=0.5), "disconnected", timeout=10)
+    caller.hangup(call)
