@@ -67,6 +67,13 @@ class Dispatcher:
         agent.on_change = self._index
         return agent
 
+    def set_max_misses(self, agent_id: str, max_misses: int) -> None:
+        """Change how many ring-no-answers in a row auto-pause an agent (counted from their next miss)."""
+        agent = self.agent(agent_id)
+        if max_misses < 1:
+            raise DomainError(f"agent {agent_id}: max_misses must be at least 1, got {max_misses}")
+        agent.max_misses = max_misses
+
     def _index(self, agent: Agent) -> None:
         for index, state in ((self._available, AgentState.AVAILABLE), (self._wrapping, AgentState.WRAP_UP)):
             if agent.state is state:

@@ -52,6 +52,7 @@ from appliance.storage.queues import LoggedEvent, QueueRow, QueueStore
 
 log = logging.getLogger(__name__)
 
+MIN_MISSES, MAX_MISSES = 1, 20  # missed rings before auto-pause (the queues table's CHECK)
 OVERFLOW_RING_S = 20  # ring an overflow extension this long
 SURVEY_WAIT_S = 10.0  # the caller has this long from the survey question's start to press 1-5
 # Events that rebuild open callbacks after a restart (appliance/acd/callback.py pending_callbacks).
@@ -77,6 +78,8 @@ def queue_from_row(row: QueueRow, agent_skills: Mapping[str, Mapping[str, int]] 
         strategy = Strategy(row.strategy)
     except ValueError:
         raise DomainError(f"queue {row.number}: unknown strategy {row.strategy!r}") from None
+    if not MIN_MISSES <= row.max_misses <= MAX_MISSES:
+        raise DomainError(f"queue {row.number}: max_misses must be {MIN_MISSES}-{MAX_MISSES}, got {row.max_misses}")
     try:
         join_empty, leave_when_empty = EmptyRule(row.join_empty), EmptyRule(row.leave_when_empty)
     except ValueError as exc:
@@ -146,7 +149,22 @@ class QueueService:
                 log.error("queue %s not loaded: %s", row.number, exc)
                 continue
             self.rows[row.number] = row
+        self._set_max_misses()
         self._wake.set()  # a reconfigure can make a caller eligible (tiers, members, skills)
+
+    def _set_max_misses(self) -> None:
+        """Each agent's missed-ring limit is the strictest (lowest) of the queues they serve now.
+
+        The auto-pause takes the agent out of every queue, so the queue that tolerates the fewest
+        misses decides. An agent in no queue keeps the limit they had.
+        """
+        limits: dict[str, int] = {}
+        for row in self.rows.values():
+            for agent_id in row.members:
+                limits[agent_id] = min(limits.get(agent_id, row.max_misses), row.max_misses)
+        for agent_id, limit in limits.items():
+            if agent_id in self.dispatcher.agents:
+                self.dispatcher.set_max_misses(agent_id, limit)
 
     def set_agent_skills(self, agent_id: str, skills: Mapping[str, int]) -> None:
         """Replace an agent's own skills and reload every queue they are a member of (live)."""
@@ -158,7 +176,15 @@ class QueueService:
     def remove(self, number: str) -> QueueRow:
         """Take an idle queue out of the ACD; raises QueueBusy (nothing changes) while calls are in it."""
         self.dispatcher.remove_queue(number)
-        return self.rows.pop(number)
+        row = self.rows.pop(number)
+        self._set_max_misses()
+        return row
+
+    def reinstate(self, queue: Queue, row: QueueRow) -> None:
+        """Put back a queue just removed, as it was (history and round-robin memory too)."""
+        self.dispatcher.add_queue(queue)
+        self.rows[row.number] = row
+        self._set_max_misses()
 
     async def load_skills(self) -> None:
         """Read the agents' skills from storage and reload every queue with them."""

@@ -192,8 +192,7 @@ class QueueAdmin:
         try:
             await self._writer.run(go)
         except BaseException:
-            service.dispatcher.add_queue(queue)  # put it back as it was (history and round-robin memory too)
-            service.rows[number] = row
+            service.reinstate(queue, row)  # put it back as it was (history and round-robin memory too)
             self._reroute()
             raise
 
