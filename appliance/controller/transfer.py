@@ -45,6 +45,7 @@ TRANSFER_RING_S = 30.0
 # for nobody): voicemail has only the caller on the line, nobody on the box's side to transfer.
 FEATURED = frozenset({MediaService.QUEUE, MediaService.RING_GROUP, MediaService.IVR, MediaService.OUTBOUND})
 PARK_CODE = "*70"
+RINGBACK = {"freq1": 425, "on_ms": 1000, "off_ms": 4000}  # as the IVR's (controller/ivr.py)
 Event = dict[str, Any]
 
 
@@ -289,9 +290,17 @@ class CallFeatures:
                         await link.command("hangup", leg=leg)
                 await self._wait_gone(q, new_leg)
                 return
+            kept = party if transferer == s.caller_leg else s.caller_leg  # who stays: a desk phone's far end
+            ringback = await self._ringback(call, kept, transferer) if kind == "blind" and kept else None
             answered = await self._answered(q, new_leg, link)
+            if ringback is not None:
+                with contextlib.suppress(RpcError):
+                    await link.command("stop_play", player=ringback)
             if not answered:
                 log.info("call %s: transfer target %s did not answer; the caller stays", s.call_id, target)
+                if ringback is not None and transferer in s.live:
+                    with contextlib.suppress(RpcError):
+                        await link.command("bridge", a=kept, b=transferer)
                 return
             # A REFER sent the moment the agent answered may beat the flow's own bridge and
             # recording commands: let the flow finish connecting first (bounded).
@@ -305,6 +314,20 @@ class CallFeatures:
             if extra:  # one leg fewer either way: the transferer's or the target's
                 m.placement.remove_legs(s.call_id, 1)
             await call.release(new_leg)
+
+    async def _ringback(self, call: LiveCall, kept: str, transferer: str) -> str | None:
+        """While a blind transfer's target rings, the kept party hears ringback instead of the transferer."""
+        s = call.session
+        if s.state is not SessionState.CONNECTED:
+            return None  # the flow is still connecting the two: leave its bridge alone
+        link, _ = self.sessions.need(s)
+        try:
+            with contextlib.suppress(RpcError):
+                await link.command("unbridge", a=kept, b=transferer)
+            return str((await link.command("tone", leg=kept, loop=True, **RINGBACK))["player"])
+        except RpcError as exc:
+            log.warning("call %s: no ringback during the transfer: %s", s.call_id, exc)
+            return None
 
     def _refusal(self, call: LiveCall, transferer: str, extra: bool, party: str | None) -> str:
         s = call.session

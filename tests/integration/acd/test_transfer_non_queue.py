@@ -288,3 +288,24 @@ def test_a_call_in_voicemail_is_not_transferable(box: Appliance, phones: tuple[P
     with contextlib.suppress(PhoneError):  # the worker may have started ringing 103: it is called off
         target.wait(target.incoming(timeout=0.5), "disconnected", timeout=10)
     caller.hangup(call)
+
+
+RINGBACK_HZ = 425
+
+
+def test_the_caller_hears_ringback_while_a_blind_target_rings_and_the_agent_again_if_it_fails(
+        box: Appliance, phones: tuple[Phone, Phone, Phone], tmp_path: Path) -> None:
+    caller, agent, target = phones
+    call, agent_call = ivr_to_102(box, caller, agent)
+    agent.transfer(agent_call, f"sip:103@{box.sip}")
+    ringing = target.incoming(timeout=10)
+    caller.record_rx(call, str(tmp_path / "ringing.wav"))
+    time.sleep(1.5)  # audio must flow for a while; nothing to await
+    caller.stop_record(call)
+    assert heard_tones(tmp_path / "ringing.wav", (RINGBACK_HZ, *TONES)) == {RINGBACK_HZ}
+    target.hangup(ringing, code=486)
+    agent.wait_until(lambda p: any(c >= 300 for c in p.transfer_status(agent_call)), 10, "failure NOTIFY")
+    assert agent.state(agent_call) == "confirmed"
+    assert listen([(caller, call, tmp_path / "back.wav")]) == {"back": {AGENT_HZ}}
+    caller.hangup(call)
+    agent.wait(agent_call, "disconnected", timeout=10)
