@@ -23,7 +23,7 @@ from appliance.acd import events as acd_events
 from appliance.acd.agent import AgentState
 from appliance.acd.callback import CallbackPolicy, pending_callbacks
 from appliance.acd.destination import Destination, DestinationKind
-from appliance.acd.dispatcher import Dispatcher
+from appliance.acd.dispatcher import Dispatcher, QueueBusy
 from appliance.acd.events import SurveyAnswered
 from appliance.acd.feature_codes import FeatureCodes, apply_command
 from appliance.acd.kpi import KpiBoard, QueueKpis
@@ -121,6 +121,9 @@ class QueueService:
         self.codes = FeatureCodes()
         self.rows: dict[str, QueueRow] = {}
         self.agent_skills: dict[str, dict[str, int]] = {}  # the agents' own skills (across queues)
+        # Queues storage no longer has but that still had calls when it changed: no number (nobody new
+        # joins), dropped when their last call leaves.
+        self.draining: set[str] = set()
         self._pending: list[Any] = []
         self._write_lock = asyncio.Lock()
         self._wake = asyncio.Event()
@@ -149,6 +152,7 @@ class QueueService:
                 log.error("queue %s not loaded: %s", row.number, exc)
                 continue
             self.rows[row.number] = row
+            self.draining.discard(row.number)
         self._set_max_misses()
         self._wake.set()  # a reconfigure can make a caller eligible (tiers, members, skills)
 
@@ -185,6 +189,30 @@ class QueueService:
         self.dispatcher.add_queue(queue)
         self.rows[row.number] = row
         self._set_max_misses()
+
+    async def reload(self) -> list[str]:
+        """Make the running ACD equal storage (after a backup restore): agents' skills, queues loaded or
+        replaced, queues storage no longer has dropped. A dropped queue that still has calls keeps them
+        until they end but takes no new caller; returns those queues' numbers."""
+        self.agent_skills = await self.store.agent_skills()
+        rows = await self.store.load()
+        self.configure(rows)
+        for number in sorted(set(self.rows) - {r.number for r in rows}):
+            self.draining.add(number)
+        self._drop_drained()
+        if self.draining:
+            log.warning("queues %s are gone from the configuration; dropped when their calls end",
+                        sorted(self.draining))
+        return sorted(self.draining)
+
+    def _drop_drained(self) -> None:
+        for number in sorted(self.draining):
+            try:
+                self.remove(number)
+            except QueueBusy:
+                continue
+            self.draining.discard(number)
+            log.info("queue %s dropped: its last call has left", number)
 
     async def load_skills(self) -> None:
         """Read the agents' skills from storage and reload every queue with them."""
@@ -230,7 +258,7 @@ class QueueService:
 
     def numbers(self) -> dict[str, QueueNumber]:
         """Queue numbers for the dial plan."""
-        return {n: QueueNumber(n, r.name, r.members) for n, r in self.rows.items()}
+        return {n: QueueNumber(n, r.name, r.members) for n, r in self.rows.items() if n not in self.draining}
 
     def kpis(self) -> dict[str, QueueKpis]:
         """Live figures per queue (KpiBoard snapshot now)."""
@@ -305,6 +333,8 @@ class QueueService:
         if outcome.events:
             self.changes.mark()
         self._pending.extend(outcome.events)
+        if self.draining:
+            self._drop_drained()
         if self._timer is None:
             await self.start()
         self._wake.set()

@@ -71,6 +71,12 @@ def _columns(conn: sqlite3.Connection, table: str) -> tuple[list[str], list[str]
     return cols, pk
 
 
+def _referenced(conn: sqlite3.Connection) -> set[str]:
+    """Tables some table (configuration or not) refers to by a foreign key."""
+    names = [str(r[0]) for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    return {str(fk[2]) for n in names for fk in conn.execute(f'PRAGMA foreign_key_list("{n}")')}
+
+
 def _enc(v: Any) -> Any:
     return {"$b64": base64.b64encode(v).decode()} if isinstance(v, bytes) else v
 
@@ -208,16 +214,29 @@ def _apply(conn: sqlite3.Connection, archive: Archive, report: RestoreReport) ->
             "unchanged": sum(k in mine and mine[k] == v for k, v in theirs.items()),
         }
     q = lambda c: f'"{c}"'  # noqa: E731
+    referenced = _referenced(conn)
     for t, _cols, key_cols, theirs, mine in reversed(plans):  # children first
         where = " AND ".join(f"{q(c)} IS ?" for c in key_cols)
-        conn.executemany(f'DELETE FROM "{t}" WHERE {where}', [list(k) for k in mine if k not in theirs])
+        # A changed row of a table nothing refers to is deleted and inserted again, not updated in
+        # place: so rows that swap a unique value (members reordered) do not collide half-way.
+        gone = [list(k) for k in mine if k not in theirs or (t not in referenced and mine[k] != theirs[k])]
+        conn.executemany(f'DELETE FROM "{t}" WHERE {where}', gone)
     for t, cols, key_cols, theirs, mine in plans:  # parents first
         sets = ", ".join(f"{q(c)} = ?" for c in cols)
         where = " AND ".join(f"{q(c)} IS ?" for c in key_cols)
-        conn.executemany(f'UPDATE "{t}" SET {sets} WHERE {where}',
-                         [v + list(k) for k, v in theirs.items() if k in mine and mine[k] != v])
-        conn.executemany(f'INSERT INTO "{t}" ({", ".join(q(c) for c in cols)}) VALUES ({", ".join("?" * len(cols))})',
-                         [v for k, v in theirs.items() if k not in mine])
+        insert = f'INSERT INTO "{t}" ({", ".join(q(c) for c in cols)}) VALUES ({", ".join("?" * len(cols))})'
+        for k, v in theirs.items():
+            old = mine.get(k)
+            # A row kept or updated in place may be gone all the same: an ON DELETE CASCADE from a
+            # parent row deleted above took it. Then it is inserted.
+            if old is None or (old != v and t not in referenced):
+                there = False
+            elif old != v:
+                there = conn.execute(f'UPDATE "{t}" SET {sets} WHERE {where}', v + list(k)).rowcount > 0
+            else:
+                there = conn.execute(f'SELECT 1 FROM "{t}" WHERE {where}', list(k)).fetchone() is not None
+            if not there:
+                conn.execute(insert, v)
     broken = list(conn.execute("PRAGMA foreign_key_check"))
     if broken:
         raise Invalid("backup_inconsistent", "the backup's rows refer to rows that do not exist",

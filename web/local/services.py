@@ -30,10 +30,15 @@ log = logging.getLogger(__name__)
 
 
 async def reload_after_restore(ctl: Controller) -> None:
-    """Make the running controller use restored configuration: directory, queues, feature numbers."""
-    await ctl.reload_directory()
+    """Make the running controller use restored configuration: directory, queues, feature numbers.
+
+    The ACD first (agents' skills, queues loaded, replaced or dropped), so the directory reload
+    routes exactly the restored queue numbers.
+    """
     if ctl.sessions.queues is not None:
-        ctl.queues.configure(await ctl.queues.store.load())
+        await ctl.queues.reload()  # a dropped queue with calls in it keeps them, takes no new ones
+        await ctl.queues.tick()  # the new configuration may make a waiting caller eligible now
+    await ctl.reload_directory()
     ctl.sessions.refresh_routes()
     log.info("configuration restored; features that read their tables only at start need a restart")
 

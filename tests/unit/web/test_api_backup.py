@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from appliance.domain.dialplan import MediaService, ToMedia, route
 from appliance.web_services.backup import EXCLUDED, MAGIC, config_tables
 from tests.unit.web.conftest import ADMIN_PASSWORD, QUEUE, Box, _make_box
 
@@ -32,6 +33,7 @@ async def other(tmp_path: Path) -> AsyncIterator[Box]:
     finally:
         for cl in box.clients:
             await cl.aclose()
+        await box.ctl.queues.stop()
         await box.ctl.db.close()
 
 
@@ -168,3 +170,74 @@ async def test_configuration_is_every_table_but_the_excluded_call_data(box: Box)
                 assert fk[2] == t or tables.index(fk[2]) < i, (t, fk[2])
     finally:
         conn.close()
+
+
+async def test_a_restore_makes_the_live_acd_equal_the_restored_queues_and_skills(box: Box, other: Box) -> None:
+    src = await box.login("admin")
+    for ext, skills in (("102", {"he": 9, "billing": 4}), ("103", {"he": 3})):
+        assert (await src.put(f"/api/v1/agents/{ext}/skills", json={"skills": skills})).status_code == 200
+    for body in ({"number": "700", "name": "Support", "members": ["102", "103"], "max_misses": 4},
+                 {"number": "720", "name": "Hebrew", "members": [{"extension": "103", "skills": {"he": 8}}, "102"],
+                  "skills": ["he"], "tiers": [{"after_s": 0, "min_level": 8}, {"after_s": 30, "min_level": 2}],
+                  "max_misses": 2}):
+        r = await src.post("/api/v1/queues", json=body)
+        assert r.status_code == 201, r.text
+    source = await config(box)
+    blob = await take_backup(box)
+
+    # The other box runs its own queues: 700 (another member, a caller waiting), 730 idle, 731 with a caller.
+    admin = await other_admin(other)
+    assert (await admin.put("/api/v1/agents/201/skills", json={"skills": {"fr": 5}})).status_code == 200
+    for number in ("700", "730", "731"):
+        r = await admin.post("/api/v1/queues", json={"number": number, "name": f"Q {number}", "members": ["201"]})
+        assert r.status_code == 201, r.text
+    svc = other.ctl.queues
+    d = svc.dispatcher
+    for queue, call in (("700", "c0"), ("731", "c1")):
+        await svc.apply(d.join(queue, call, "0501"), step=True)
+
+    r = await admin.post("/api/v1/backup/restore", params={"dry_run": "false"}, content=blob)
+    assert r.status_code == 200 and r.json()["applied"] is True, r.text
+    # 201's membership of 700 went with 201 (ON DELETE CASCADE) before 700's row 0 became 102: it is there
+    assert await config(other) == source
+
+    # Without a restart: the restored queues with the restored members, skills and tiers
+    assert set(svc.rows) == set(d.queues) == {"700", "720", "731"} and svc.draining == {"731"}
+    assert svc.agent_skills == {"102": {"he": 9, "billing": 4}, "103": {"he": 3}}
+    assert {q: {m: dict(x.skills) for m, x in d.queue(q).members.items()} for q in ("700", "720")} == {
+        "700": {"102": {"he": 9, "billing": 4}, "103": {"he": 3}},
+        "720": {"103": {"he": 8}, "102": {"he": 9, "billing": 4}},
+    }
+    assert d.queue("720").config.skills == {"he"} and [(t.after_s, t.min_level) for t in d.queue("720").config.tiers] \
+        == [(0, 8), (30, 2)]
+    assert d.agent("102").max_misses == 2 and d.agent("103").max_misses == 2  # the strictest restored queue
+    assert [c.call_id for c in d.queue("700").waiting] == ["c0"]  # the caller in a queue both boxes have stays
+    directory = other.ctl.sessions.directory
+    assert {n for n in ("700", "720", "730", "731") if route(n, "102", directory) == ToMedia(
+        MediaService.QUEUE, n)} == {"700", "720"}  # 730 dropped; 731 has a caller, so no new ones join it
+    # 731 goes as soon as its last caller leaves
+    await svc.apply(d.abandon("c1"), step=True)
+    assert set(svc.rows) == set(d.queues) == {"700", "720"} and not svc.draining
+    restored = await other.login("admin")
+    assert [q["number"] for q in (await restored.get("/api/v1/queues")).json()] == ["700", "720"]
+    await svc.stop()
+
+
+async def test_a_restore_puts_back_queue_members_in_their_order_and_skills(box: Box) -> None:
+    admin = await box.login("admin")
+    body = {"number": "700", "name": "Support", "members": ["102", "103", "101"]}
+    assert (await admin.post("/api/v1/queues", json=body)).status_code == 201
+    assert (await admin.put("/api/v1/agents/102/skills", json={"skills": {"he": 9}})).status_code == 200
+    source = await config(box)
+    blob = await take_backup(box)
+    # members swap places (each position's extension is another's), skills change
+    r = await admin.put("/api/v1/queues/700", json={"name": "Support", "members": ["103", "101", "102"]})
+    assert r.status_code == 200, r.text
+    assert (await admin.put("/api/v1/agents/102/skills", json={"skills": {"ar": 2}})).status_code == 200
+    r = await admin.post("/api/v1/backup/restore", params={"dry_run": "false"}, content=blob)
+    assert r.status_code == 200 and r.json()["applied"] is True, r.text
+    assert await config(box) == source
+    d = box.ctl.queues.dispatcher
+    assert list(d.queue("700").members) == ["102", "103", "101"]
+    assert dict(d.queue("700").members["102"].skills) == {"he": 9}
+    await box.ctl.queues.stop()
