@@ -181,6 +181,7 @@ class QueueService:
         """Take an idle queue out of the ACD; raises QueueBusy (nothing changes) while calls are in it."""
         self.dispatcher.remove_queue(number)
         row = self.rows.pop(number)
+        self.draining.discard(number)
         self._set_max_misses()
         return row
 
@@ -211,7 +212,6 @@ class QueueService:
                 self.remove(number)
             except QueueBusy:
                 continue
-            self.draining.discard(number)
             log.info("queue %s dropped: its last call has left", number)
 
     async def load_skills(self) -> None:
