@@ -402,6 +402,10 @@ class SessionManager:
         `suffix` names a later recording of the same call (after a transfer) apart from the first."""
         link, _ = self.need(session)
         base = self.recording_base(session)
+        done = int(session.data.get("recordings_started", 0))
+        session.data["recordings_started"] = done + 1
+        if not suffix and done:
+            suffix = f"r{done}"  # a flow recording again in the same session never overwrites the first
         if suffix:
             base = base.with_name(f"{base.name}-{suffix}")
         started = self.clock.now()

@@ -297,10 +297,17 @@ class CallFeatures:
                 with contextlib.suppress(RpcError):
                     await link.command("stop_play", player=ringback)
             if not answered:
-                log.info("call %s: transfer target %s did not answer; the caller stays", s.call_id, target)
-                if ringback is not None and transferer in s.live:
-                    with contextlib.suppress(RpcError):
-                        await link.command("bridge", a=kept, b=transferer)
+                if transferer in s.live:
+                    log.info("call %s: transfer target %s did not answer; the caller stays", s.call_id, target)
+                    if ringback is not None:
+                        with contextlib.suppress(RpcError):
+                            await link.command("bridge", a=kept, b=transferer)
+                elif s.service is MediaService.QUEUE and s.caller_leg in s.live and not call.taken_over:
+                    queue = s.target
+                    log.info("call %s: transfer target %s failed, the transferer is gone: back to queue %s",
+                             s.call_id, target, queue)
+                    s.data.setdefault("transfers", []).append({"to": queue, "how": "back_to_queue"})
+                    call.next_step = lambda: m.hand_over(s, MediaService.QUEUE, queue)
                 return
             # A REFER sent the moment the agent answered may beat the flow's own bridge and
             # recording commands: let the flow finish connecting first (bounded).

@@ -309,3 +309,46 @@ def test_the_caller_hears_ringback_while_a_blind_target_rings_and_the_agent_agai
     assert listen([(caller, call, tmp_path / "back.wav")]) == {"back": {AGENT_HZ}}
     caller.hangup(call)
     agent.wait(agent_call, "disconnected", timeout=10)
+
+
+def agent_code(box: Appliance, phone: Phone, user: str, code: str, event: str) -> None:
+    """Dial an agent code (*45 log in, *46 log out) and wait for its queue event."""
+    since = int(box.query("SELECT COALESCE(MAX(id), 0) AS n FROM queue_events")[0]["n"])
+    call = phone.call(f"sip:{code}@{box.sip}", user=user)
+    phone.wait(call, "disconnected", timeout=10)
+    box.wait_rows("SELECT 1 FROM queue_events WHERE id > ? AND type = ? AND agent_id = ?", (since, event, user))
+
+
+def test_a_failed_blind_transfer_after_the_agent_left_goes_back_to_the_queue(
+        box: Appliance, phones: tuple[Phone, Phone, Phone], tmp_path: Path) -> None:
+    caller, agent, target = phones
+    agent_code(box, agent, "102", "*45", "AgentLoggedIn")
+    try:
+        before = closed(box, "700")
+        agent.auto_answer(True)
+        call = caller.call(f"sip:700@{box.sip}", user="101")
+        first = agent.incoming(timeout=30)
+        agent.wait(first, "confirmed", timeout=10)
+        call_id = str(box.wait_rows("SELECT call_id FROM cdrs WHERE callee = '700' AND answered_by = '102'"
+                                    " AND ended_at IS NULL")[0]["call_id"])
+        agent.transfer(first, f"sip:103@{box.sip}")
+        ringing = target.incoming(timeout=10)
+        agent.hangup(first)  # the agent leaves before 103 answers...
+        agent.wait(first, "disconnected", timeout=10)
+        target.hangup(ringing, code=486)  # ...and 103 is busy: the caller queues again
+        again = agent.incoming(timeout=30)  # 102 again, after its wrap-up
+        agent.wait(again, "confirmed", timeout=10)
+        agent.auto_answer(False)
+        caller.send_tone(call, CALLER_HZ)
+        agent.send_tone(again, AGENT_HZ)
+        assert listen([(caller, call, tmp_path / "c.wav"), (agent, again, tmp_path / "a.wav")]) == {
+            "c": {AGENT_HZ}, "a": {CALLER_HZ}}
+        offers = box.query("SELECT 1 FROM queue_events WHERE type = 'CallOffered' AND call_id = ?", (call_id,))
+        assert len(offers) == 2
+        caller.hangup(call)
+        agent.wait(again, "disconnected", timeout=10)
+        cdr = one_cdr(box, "700", before)
+        assert (cdr["call_id"], cdr["answered_by"], cdr["cause"]) == (call_id, "102", "normal")
+    finally:
+        agent.auto_answer(False)
+        agent_code(box, agent, "102", "*46", "AgentLoggedOut")
