@@ -25,6 +25,7 @@ from tests.support.appliance import Appliance, make_appliance
 from tests.support.phone import Phone, PhoneError
 
 IVR = "810"  # an IVR whose entry puts the caller through to extension 102
+DID = "0441234567"  # a trunk DID that rings extension 102
 EXTERNAL = "5123456"  # an outbound number: route "ext" over the trunk phone
 CALLER_HZ, AGENT_HZ, TARGET_HZ, FAR_HZ = 500, 1200, 2000, 800
 TONES = (CALLER_HZ, AGENT_HZ, TARGET_HZ, FAR_HZ)
@@ -53,6 +54,7 @@ def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Appliance]:
         with conn:
             conn.execute("INSERT INTO ivrs(number, name, language, config, updated_at)"
                          " VALUES (?, 'Front', 'en', ?, '')", (IVR, json.dumps({"entry": "extension:102"})))
+            conn.execute("INSERT INTO dids(did, destination) VALUES (?, 'extension:102')", (DID,))
     finally:
         conn.close()
     app = make_appliance(data_dir, workers=2)
@@ -352,3 +354,28 @@ def test_a_failed_blind_transfer_after_the_agent_left_goes_back_to_the_queue(
     finally:
         agent.auto_answer(False)
         agent_code(box, agent, "102", "*46", "AgentLoggedOut")
+
+
+def test_did_call_to_an_extension_is_blind_transferred(
+        box: Appliance, phones: tuple[Phone, Phone, Phone], trunk: Phone, tmp_path: Path) -> None:
+    """The trunk (its phone) calls a DID that rings 102; 102 hands the outside caller to 103."""
+    _, agent, target = phones
+    before = closed(box, DID)
+    call = trunk.call(f"sip:{DID}@{box.sip}")
+    ringing = agent.incoming(timeout=20)
+    agent.answer(ringing)
+    trunk.wait(call, "confirmed", timeout=10)
+    trunk.send_tone(call, FAR_HZ)
+    agent.send_tone(ringing, AGENT_HZ)
+    agent.transfer(ringing, f"sip:103@{box.sip}")
+    t_call = target.incoming(timeout=10)
+    target.answer(t_call)
+    target.wait(t_call, "confirmed", timeout=10)
+    target.send_tone(t_call, TARGET_HZ)
+    agent.wait(ringing, "disconnected", timeout=10)
+    assert listen([(trunk, call, tmp_path / "f.wav"), (target, t_call, tmp_path / "t.wav")]) == {
+        "f": {TARGET_HZ}, "t": {FAR_HZ}}
+    trunk.hangup(call)
+    target.wait(t_call, "disconnected", timeout=10)
+    cdr = one_cdr(box, DID, before)
+    assert (cdr["answered_by"], cdr["cause"]) == ("102", "normal")
