@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -121,7 +122,12 @@ class SupervisionService:
         self.features = features
         self.ring_s = ring_s
         self.active: dict[str, Supervision] = {}
+        self.listeners: list[Callable[[], None]] = []  # told of every start, mode switch and end (live views)
         _SERVICES[sessions] = self
+
+    def _changed(self) -> None:
+        for listener in self.listeners:
+            listener()
 
     def list(self) -> list[Supervision]:
         """Supervisions not ended."""
@@ -174,6 +180,7 @@ class SupervisionService:
         m.track(s, leg)
         sup = Supervision(call_id, supervisor, mode, leg)
         self.active[call_id] = sup
+        self._changed()
         self.features.spawn(call, self._run(call, sup, q), "supervision")
         return sup
 
@@ -184,6 +191,7 @@ class SupervisionService:
             sup.mode = mode
             if sup.state is SupervisionState.ACTIVE:
                 await self._apply(sup)
+        self._changed()
         return sup
 
     async def stop(self, call_id: str) -> None:
@@ -219,6 +227,7 @@ class SupervisionService:
                 async with sup.lock:
                     sup.set_state(SupervisionState.ACTIVE)
                     await self._apply(sup)
+                self._changed()
                 await next_event(q, sup.leg, {"leg_ended"}, None)
         except SupervisionError as exc:
             log.warning("call %s: supervision stopped: %s", sup.call_id, exc.message)
@@ -229,6 +238,7 @@ class SupervisionService:
             if sup.state is not SupervisionState.ENDED:
                 sup.set_state(SupervisionState.ENDED)
             self.active.pop(sup.call_id, None)
+            self._changed()
             m.placement.remove_legs(sup.call_id, 1)
             with contextlib.suppress(asyncio.CancelledError):
                 await call.release(sup.leg)
@@ -245,5 +255,7 @@ def wire_call_features(sessions: SessionManager, prompts: Prompts, parking: obje
     sessions.flows[MediaService.PARK] = park.run
     sessions.route_sources.append(park.routes)
     sessions.refresh_routes()
-    SupervisionService(sessions, features)
+    supervision = SupervisionService(sessions, features)
+    if sessions.queues is not None:  # the wallboard hears of supervision changes as it does of ACD events
+        supervision.listeners.append(sessions.queues.changes.mark)
     return features
