@@ -23,7 +23,8 @@ from appliance.controller.edge_http import build_edge_app
 from appliance.controller.messaging import SmsChannel
 from appliance.controller.outbound import wire_trunks
 from appliance.controller.prompts import MOH, Prompts
-from appliance.controller.queues import DEMO_QUEUE, QueueService
+from appliance.controller.queue_config import DEMO_QUEUE
+from appliance.controller.queues import QueueService
 from appliance.controller.recordings import RecordingIndexer, wire_retention
 from appliance.controller.rpc import RpcServer
 from appliance.controller.sessions import SessionManager

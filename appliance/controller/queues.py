@@ -21,14 +21,14 @@ from typing import Any
 
 from appliance.acd import events as acd_events
 from appliance.acd.agent import AgentState
-from appliance.acd.callback import CallbackPolicy, pending_callbacks
+from appliance.acd.callback import pending_callbacks
 from appliance.acd.destination import Destination, DestinationKind
 from appliance.acd.dispatcher import Dispatcher, QueueBusy
 from appliance.acd.events import SurveyAnswered
 from appliance.acd.feature_codes import FeatureCodes, apply_command
 from appliance.acd.kpi import KpiBoard, QueueKpis
 from appliance.acd.outcome import Outcome
-from appliance.acd.queue import EmptyRule, Member, Queue, QueueConfig, Strategy, Tier
+from appliance.acd.queue import Queue
 from appliance.controller.changes import Changes
 from appliance.controller.prompts import MOH, Prompts
 from appliance.controller.queue_callback import run_callback
@@ -41,6 +41,7 @@ from appliance.controller.queue_caller import (
     WaitingCaller,
     WaitResult,
 )
+from appliance.controller.queue_config import queue_from_row
 from appliance.controller.queue_prompts import QueuePrompts
 from appliance.controller.rpc import RpcError
 from appliance.controller.sessions import WORKER_LOST, CallEnded, Session, SessionManager
@@ -52,7 +53,6 @@ from appliance.storage.queues import LoggedEvent, QueueRow, QueueStore
 
 log = logging.getLogger(__name__)
 
-MIN_MISSES, MAX_MISSES = 1, 20  # missed rings before auto-pause (the queues table's CHECK)
 OVERFLOW_RING_S = 20  # ring an overflow extension this long
 SURVEY_WAIT_S = 10.0  # the caller has this long from the survey question's start to press 1-5
 # Events that rebuild open callbacks after a restart (appliance/acd/callback.py pending_callbacks).
@@ -60,51 +60,6 @@ _CALLBACK_EVENTS = ("CallerJoined", "CallbackRequested", "CallbackRetry", "Callb
 # Confirmation tones for feature codes: a high beep when done, a low one when refused.
 TONE_OK = {"freq1": 880, "on_ms": 400, "off_ms": 100}
 TONE_REFUSED = {"freq1": 330, "on_ms": 900, "off_ms": 100}
-# Seeded at the first start with the demo extensions (like the demo ring group).
-DEMO_QUEUE = QueueRow(
-    number="700", name="Support queue", members=("102", "103", "104", "105"), strategy="leastrecent",
-    wrap_up_s=5.0, ring_timeout_s=15.0, max_wait_s=120.0, on_timeout="extension:600",
-)
-
-
-def member_skills(row: QueueRow, agent_skills: Mapping[str, Mapping[str, int]], agent_id: str) -> dict[str, int]:
-    """A member's levels in this queue: the agent's own skills, with the queue's overrides on top."""
-    return {**agent_skills.get(agent_id, {}), **row.member_skills.get(agent_id, {})}
-
-
-def queue_from_row(row: QueueRow, agent_skills: Mapping[str, Mapping[str, int]] | None = None) -> Queue:
-    """The pure ACD queue for a stored one (raises DomainError on bad configuration)."""
-    try:
-        strategy = Strategy(row.strategy)
-    except ValueError:
-        raise DomainError(f"queue {row.number}: unknown strategy {row.strategy!r}") from None
-    if not MIN_MISSES <= row.max_misses <= MAX_MISSES:
-        raise DomainError(f"queue {row.number}: max_misses must be {MIN_MISSES}-{MAX_MISSES}, got {row.max_misses}")
-    try:
-        join_empty, leave_when_empty = EmptyRule(row.join_empty), EmptyRule(row.leave_when_empty)
-    except ValueError as exc:
-        raise DomainError(f"queue {row.number}: {exc}") from None
-    config = QueueConfig(
-        queue_id=row.number,
-        strategy=strategy,
-        wrap_up_s=row.wrap_up_s,
-        ring_timeout_s=row.ring_timeout_s,
-        max_wait_s=row.max_wait_s,
-        on_timeout=Destination.parse(row.on_timeout),
-        max_len=row.max_len,
-        on_full=Destination.parse(row.on_full),
-        join_empty=join_empty,
-        leave_when_empty=leave_when_empty,
-        on_empty=Destination.parse(row.on_empty),
-        default_aht_s=row.default_aht_s,
-        callback_policy=CallbackPolicy(row.callback_max_attempts, row.callback_retry_s),
-        skills=frozenset(row.skills),
-        tiers=tuple(Tier(float(after), int(level)) for after, level in row.tiers),
-    )
-    skills = agent_skills or {}
-    return Queue(config, [Member(m, row.penalties.get(m, 0), member_skills(row, skills, m)) for m in row.members])
-
-
 class QueueService:
     """Owner of the dispatcher, the KPI board and the queue event log for the controller."""
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from appliance.acd.dispatcher import QueueBusy
-from appliance.controller.queues import queue_from_row
+from appliance.controller.queue_config import queue_from_row
 from appliance.domain.clock import Clock
 from appliance.domain.errors import DomainError
 from appliance.storage.queues import INSERT_MEMBERS, QueueRow, member_values, row_values

@@ -12,7 +12,8 @@ from appliance.acd.agent import AgentState
 from appliance.acd.dispatcher import QueueBusy
 from appliance.app import Controller, build_controller
 from appliance.config import Settings
-from appliance.controller.queues import QueueService, queue_from_row
+from appliance.controller.queue_config import queue_from_row
+from appliance.controller.queues import QueueService
 from appliance.domain.clock import ManualClock
 from appliance.domain.errors import DomainError
 from appliance.storage.queues import QueueRow

@@ -10,7 +10,8 @@ import pytest
 
 from appliance.app import Controller, build_controller
 from appliance.config import Settings
-from appliance.controller.queues import QueueService, queue_from_row
+from appliance.controller.queue_config import queue_from_row
+from appliance.controller.queues import QueueService
 from appliance.domain.clock import ManualClock
 from appliance.domain.dialplan import MediaService, Reject, ToMedia, route
 from appliance.domain.errors import DomainError
