@@ -146,7 +146,11 @@ class SessionManager:
         if self.queues is not None and not value.queues:
             value = dataclasses.replace(value, queues=self.queues.numbers())
         sources: list[RouteSource] = getattr(self, "route_sources", [])
-        services = {} if sources else dict(value.services)
+        if not sources:
+            self._directory = value
+            return
+        self._directory = value  # sources read the new numbering plan (e.g. *98 for a new extension)
+        services: dict[str, ToMedia] = {}
         for source in sources:
             services.update(source())
         self._directory = dataclasses.replace(value, services=services)
