@@ -182,6 +182,8 @@ class IvrService:
             problems.append(f"IVR number {row.number!r} must be 2-8 digits")
         elif row.number in self._taken():
             problems.append(f"number {row.number} is already an extension, queue or ring group")
+        elif row.number in self.dids:
+            problems.append(f"number {row.number} is already a DID")
         if not row.name.strip():
             problems.append("the IVR needs a name")
         if row.language not in TEXTS:

@@ -49,6 +49,10 @@ async def test_ivr_and_did_lifecycle_route_at_once(box: Box) -> None:
     assert (await admin.delete("/api/v1/dids/0221234567")).status_code == 204
     assert (await admin.delete("/api/v1/ivrs/800")).status_code == 204
     assert route("800", "101", box.ctl.sessions.directory).code == 404  # type: ignore[union-attr]
+    assert (await admin.put("/api/v1/dids/8100", json={"destination": "extension:102"})).status_code == 200
+    r = await admin.put("/api/v1/ivrs/8100", json={"name": "Clash", "config": MENU})
+    assert r.status_code == 422 and "already a DID" in r.text  # one number, one destination
+    assert (await admin.get("/api/v1/ivrs/8100")).status_code == 404
     assert (await admin.get("/api/v1/ivrs/800")).status_code == 404
 
 
