@@ -180,12 +180,12 @@ class CloudHooks:
             os.kill(pid, signal.SIGTERM)
 
     async def recording_metadata(self, recording_id: str) -> dict[str, Any]:
-        """A recording's index row (never its audio)."""
+        """A recording's index row (never its audio), with when retention expired and purged its file."""
         if not recording_id.isdigit():
             raise KeyError(f"no recording {recording_id!r}")
         async with self.ctl.db.execute(
             "SELECT id, call_id, path, parties, started_at, duration_s, size_bytes, sha256, channels,"
-            " retention_class, legal_hold FROM recordings WHERE id = ?", (int(recording_id),)
+            " retention_class, legal_hold, expired_at, purged_at FROM recordings WHERE id = ?", (int(recording_id),)
         ) as cur:
             row = await cur.fetchone()
             names = [d[0] for d in cur.description]

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from appliance.cloud_hooks import Refused, _apply_in, snapshot, validate
+from appliance.app import build_controller
+from appliance.cloud_hooks import CloudHooks, Refused, _apply_in, snapshot, validate
+from appliance.config import Settings
 from appliance.domain.clock import ManualClock
 from appliance.storage.db import migrate_sync
 
@@ -56,3 +58,22 @@ def test_apply_is_all_or_nothing(db: sqlite3.Connection) -> None:
     with pytest.raises(Refused, match="is an extension"):
         _apply_in(db, {"ring_groups": {"101": {"name": "X", "members": ["102"]}}}, clock)
     db.execute("ROLLBACK")
+
+
+async def test_recording_metadata_tells_the_cloud_when_retention_removed_the_file(tmp_path: Path) -> None:
+    ctl = await build_controller(Settings(data_dir=tmp_path / "data", demo=False), ManualClock())
+    try:
+        await ctl.db.execute(
+            "INSERT INTO recordings(id, call_id, path, parties, started_at, duration_s, size_bytes, sha256,"
+            " channels, expired_at, purged_at) VALUES (7, 'c7', 'recordings/c7.wav', '[\"101\",\"102\"]',"
+            " '2025-01-01T00:00:00+00:00', 12.5, 200000, 'ab', 2, '2026-01-02T03:00:00+00:00',"
+            " '2026-01-02T03:00:01+00:00')")
+        await ctl.db.commit()
+        meta = await CloudHooks(ctl).recording_metadata("7")
+        assert meta["call_id"] == "c7" and meta["duration_s"] == 12.5
+        assert meta["expired_at"] == "2026-01-02T03:00:00+00:00"
+        assert meta["purged_at"] == "2026-01-02T03:00:01+00:00"
+        with pytest.raises(KeyError):
+            await CloudHooks(ctl).recording_metadata("8")
+    finally:
+        await ctl.db.close()
