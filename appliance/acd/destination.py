@@ -17,6 +17,7 @@ class DestinationKind(Enum):
     EXTERNAL = "external"  # target: a number dialled out through a trunk or the modem
     MENU = "menu"  # target: an IVR menu id
     SWITCH = "switch"  # target: an IVR business-hours switch id
+    IVR = "ivr"  # target: another IVR number (an IVR menu key only)
     HANGUP = "hangup"  # no target
 
 
