@@ -31,6 +31,12 @@ class NotFound(WebError):
     status = 404
 
 
+class Gone(WebError):
+    """The thing existed and was removed on purpose (a recording past its retention)."""
+
+    status = 410
+
+
 class Conflict(WebError):
     """The input collides with what exists (number taken, admin already set up)."""
 

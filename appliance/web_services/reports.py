@@ -17,7 +17,7 @@ import aiosqlite
 from appliance.domain.clock import Clock
 from appliance.web_services import audit
 from appliance.web_services.audit import Actor
-from appliance.web_services.errors import Invalid, NotFound
+from appliance.web_services.errors import Gone, Invalid, NotFound
 from appliance.web_services.tx import Writer
 
 MAX_PAGE = 1000
@@ -66,6 +66,17 @@ class Recording:
     size_bytes: int
     sha256: str
     channels: int
+    expired_at: str | None = None  # the retention sweep removed (or is removing) the file
+    legal_hold: bool = False
+
+
+def _recording(r: Any) -> Recording:
+    return Recording(int(r[0]), r[1], json.loads(r[2]), r[3], float(r[4]), int(r[5]), r[6], int(r[7]), r[8],
+                     bool(r[9]))
+
+
+_RECORDING_COLUMNS = ("id, call_id, parties, started_at, duration_s, size_bytes, sha256, channels, expired_at,"
+                      " legal_hold")
 
 
 class Reports:
@@ -157,12 +168,11 @@ class Reports:
             sql.append("EXISTS (SELECT 1 FROM desk_dispositions d WHERE d.call_id = r.call_id AND d.code = ?)")
             args.append(disposition)
         async with self._db.execute(
-            "SELECT id, call_id, parties, started_at, duration_s, size_bytes, sha256, channels FROM recordings r"
+            f"SELECT {_RECORDING_COLUMNS} FROM recordings r"
             f" WHERE {' AND '.join(sql)} ORDER BY r.started_at DESC, r.id DESC LIMIT ?", (*args, limit),
         ) as cur:
             rows = await cur.fetchall()
-        return [Recording(int(r[0]), r[1], json.loads(r[2]), r[3], float(r[4]), int(r[5]), r[6], int(r[7]))
-                for r in rows]
+        return [_recording(r) for r in rows]
 
     async def recording_file(self, actor: Actor, recording_id: int, action: str,
                              audited: bool = True) -> tuple[Recording, Path]:
@@ -171,17 +181,19 @@ class Reports:
         `audited=False` is for the follow-up range requests of one playback (one row per playback).
         """
         async with self._db.execute(
-            "SELECT id, call_id, parties, started_at, duration_s, size_bytes, sha256, channels, path"
-            " FROM recordings WHERE id = ?", (recording_id,),
+            f"SELECT {_RECORDING_COLUMNS}, path FROM recordings WHERE id = ?", (recording_id,),
         ) as cur:
             r = await cur.fetchone()
         if r is None:
             raise NotFound("recording_not_found", f"no recording {recording_id}", id=recording_id)
-        path = (self._data_dir / str(r[8])).resolve()
+        if r[8] is not None:
+            raise Gone("recording_expired", f"recording {recording_id} was removed by the retention policy on"
+                       f" {str(r[8])[:10]}", id=recording_id, expired_at=r[8])
+        path = (self._data_dir / str(r[10])).resolve()
         if not path.is_relative_to(self._data_dir) or not path.is_file():
             raise NotFound("recording_file_missing", f"the file of recording {recording_id} is missing",
                            id=recording_id)
-        rec = Recording(int(r[0]), r[1], json.loads(r[2]), r[3], float(r[4]), int(r[5]), r[6], int(r[7]))
+        rec = _recording(r)
 
         def go(conn: sqlite3.Connection) -> None:
             audit.record(conn, self._clock, actor, f"recording.{action}", str(recording_id), call_id=rec.call_id)

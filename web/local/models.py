@@ -173,6 +173,8 @@ class RecordingPublic(BaseModel):
     size_bytes: int
     sha256: str
     channels: int
+    expired_at: str | None = None  # set once the retention policy removed the file (audio answers 410)
+    legal_hold: bool = False
 
 
 class AlarmPublic(BaseModel):

@@ -74,3 +74,26 @@ async def test_bad_filters_are_refused(box: Box) -> None:
     agent = await box.login("agent")
     assert (await agent.get("/api/v1/recordings", params={"queue": "700"})).status_code == 403
     assert await box.rows("SELECT count(*) FROM audit_log WHERE action LIKE 'recording.%'") == [(0,)]
+
+
+async def test_a_recording_removed_by_retention_says_so_and_its_audio_is_gone(box: Box) -> None:
+    await seed(box)
+    conn = sqlite3.connect(box.ctl.settings.db_path)
+    conn.execute("UPDATE recordings SET expired_at = '2027-03-10T09:00:00+00:00', purged_at = expired_at"
+                 " WHERE call_id = 'q1'")
+    conn.execute("UPDATE recordings SET legal_hold = 1 WHERE call_id = 'q2'")
+    conn.commit()
+    conn.close()
+    sup = await box.login("sup")
+    listed = {x["call_id"]: x for x in (await sup.get("/api/v1/recordings")).json()}
+    assert listed["q1"]["expired_at"] == "2027-03-10T09:00:00+00:00" and listed["q2"]["expired_at"] is None
+    assert listed["q2"]["legal_hold"] is True
+    rec_id = listed["q1"]["id"]
+    r = await sup.get(f"/api/v1/recordings/{rec_id}/audio")
+    assert r.status_code == 410 and r.json()["error_id"] == "recording_expired"
+    assert "2027-03-10" in r.json()["message"]
+    page = (await sup.get("/recordings")).text
+    card = page[page.index(f'id="rec-{rec_id}"'):]
+    card = card[:card.index("</section>")]
+    assert "Removed by the retention policy on 2027-03-10" in card and "<audio" not in card
+    assert page.count("<audio") == 2 and "Legal hold" in page
