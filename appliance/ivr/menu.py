@@ -55,6 +55,7 @@ class Directory:
     extensions: frozenset[str] = frozenset()
     queues: frozenset[str] = frozenset()
     mailboxes: frozenset[str] = frozenset()
+    ivrs: frozenset[str] = frozenset()  # IVR numbers a key may send the caller on to
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ class IvrConfig:
     menus: Mapping[str, Menu] = field(default_factory=dict)
     switches: Mapping[str, Switch] = field(default_factory=dict)
     directory: Directory = field(default_factory=Directory)
+    number: str = ""  # this IVR's own number ('' when unknown), so it cannot name itself
 
     def __post_init__(self) -> None:
         problems = validate(self)
@@ -80,7 +82,10 @@ def _check_destination(cfg: IvrConfig, dest: Destination, where: str) -> list[st
         DestinationKind.EXTENSION: d.extensions,
         DestinationKind.QUEUE: d.queues,
         DestinationKind.VOICEMAIL: d.mailboxes,
+        DestinationKind.IVR: d.ivrs,
     }
+    if dest.kind is DestinationKind.IVR and cfg.number and dest.target == cfg.number:
+        return [f"{where}: IVR {dest.target} sends the caller to itself (use a menu of this IVR instead)"]
     if dest.kind in known and dest.target not in known[dest.kind]:
         return [f"{where}: unknown {dest.kind.value} {dest.target!r}"]
     if dest.kind is DestinationKind.EXTERNAL:
@@ -159,7 +164,7 @@ def _dest(value: Any, where: str, problems: list[str]) -> Destination:
         return HANGUP
 
 
-def load_ivr(data: Mapping[str, Any], directory: Directory) -> IvrConfig:
+def load_ivr(data: Mapping[str, Any], directory: Directory, number: str = "") -> IvrConfig:
     """Build an IVR from plain data (JSON/YAML shape); raise IvrConfigError listing every problem."""
     problems: list[str] = []
     if not isinstance(data, Mapping):
@@ -214,4 +219,4 @@ def load_ivr(data: Mapping[str, Any], directory: Directory) -> IvrConfig:
         )
     if problems:
         raise IvrConfigError(problems)
-    return IvrConfig(entry, menus, switches, directory)
+    return IvrConfig(entry, menus, switches, directory, number)
