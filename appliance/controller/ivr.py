@@ -39,6 +39,7 @@ RINGBACK = {"freq1": 425, "on_ms": 1000, "off_ms": 4000}
 SAY = "say:"  # a menu prompt given as words, spoken with espeak-ng in the IVR's language
 _DID = re.compile(r"^\+?[0-9]{3,19}$")
 DID_KINDS = ("queue", "ivr", "extension", "voicemail")
+MAX_IVR_HOPS = 5  # IVR -> IVR hand-overs per call; one more plays the invalid prompt and hangs up
 
 
 class IvrError(DomainError):
@@ -169,7 +170,7 @@ class IvrService:
         d = self.manager.directory
         extensions = frozenset(d.extensions)
         queues = frozenset(d.queues)
-        return IvrDirectory(extensions, queues, extensions | queues)
+        return IvrDirectory(extensions, queues, extensions | queues, frozenset(self.ivrs))
 
     def _taken(self) -> set[str]:
         d = self.manager.directory
@@ -190,7 +191,7 @@ class IvrService:
             problems.append(f"language {row.language!r} has no prompt set (one of {', '.join(sorted(TEXTS))})")
         config: IvrConfig | None = None
         try:
-            config = load_ivr(row.config, self.ivr_directory())
+            config = load_ivr(row.config, self.ivr_directory(), row.number)
         except IvrConfigError as exc:
             problems += exc.problems
         if config is not None:
@@ -221,11 +222,17 @@ class IvrService:
         return row
 
     async def delete_ivr(self, number: str) -> bool:
-        """Delete an IVR unless a DID still points to it; False when there was none."""
+        """Delete an IVR unless a DID or another IVR's key still points to it; False when there was none."""
         async with self._lock:
+            problems = []
             users = sorted(d for d, t in self.dids.items() if t.kind == "ivr" and t.target == number)
             if users:
-                raise IvrError([f"DIDs {', '.join(users)} still send calls to IVR {number}"])
+                problems.append(f"DIDs {', '.join(users)} still send calls to IVR {number}")
+            menus = sorted(n for n, r in self.ivrs.items() if n != number and f"ivr:{number}" in _destinations(r))
+            if menus:
+                problems.append(f"IVRs {', '.join(menus)} still send callers to IVR {number}")
+            if problems:
+                raise IvrError(problems)
             gone = await self.store.delete_ivr(number)
             self.ivrs.pop(number, None)
             self.manager.refresh_routes()
@@ -333,18 +340,19 @@ class IvrService:
         m = self.manager
         await m.answer_caller(s)
         try:
-            config = load_ivr(row.config, self.ivr_directory())
+            config = load_ivr(row.config, self.ivr_directory(), row.number)
         except IvrConfigError as exc:
             # The directory changed under a stored IVR: fail safe, never silence.
             log.error("IVR %s cannot run: %s", row.number, exc)
             await self._goodbye(s)
             raise CallEnded(500, "ivr_misconfigured") from None
         ivr = IvrSession(config, self.clock)
+        before = list(s.data.pop("ivr_trail", []))  # an earlier IVR's walk, when one handed over
         try:
             await self._walk(s, ivr, row.language)
         finally:
             log.info("IVR %s call %s: %s", row.number, s.call_id, " > ".join(ivr.trail))
-            s.data["ivr_trail"] = list(ivr.trail)
+            s.data["ivr_trail"] = [*before, *ivr.trail, *s.data.get("ivr_trail", [])]
 
     async def _prompt_file(self, prompt: str, language: str) -> Path:
         if prompt.startswith(SAY):
@@ -415,9 +423,25 @@ class IvrService:
             await self.ring_extension(s, dest.target, answered=True)
         elif kind is DestinationKind.EXTERNAL and MediaService.OUTBOUND in m.flows:
             await m.hand_over(s, MediaService.OUTBOUND, dest.target)
+        elif kind is DestinationKind.IVR:
+            await self._to_ivr(s, dest.target)
         else:
             log.warning("call %s: IVR destination %s is not wired; hanging up politely", s.call_id, dest)
             await self._goodbye(s)
+
+    async def _to_ivr(self, s: Session, number: str) -> None:
+        """Hand the caller over to another IVR in the same session; a loop between IVRs ends politely."""
+        hops = int(s.data.get("ivr_hops", 0)) + 1
+        s.data["ivr_hops"] = hops
+        if hops > MAX_IVR_HOPS or number not in self.ivrs:
+            log.error("call %s: IVR hand-over %d to %s refused (loop or deleted IVR)", s.call_id, hops, number)
+            language = str(s.data.get("language", "en"))
+            with contextlib.suppress(PromptError, TimeoutError):
+                await play_until_key(self.manager, s, await self.prompts.path("invalid-option", language), timeout=30)
+            await self._goodbye(s)
+            raise CallEnded(482, "ivr_loop")
+        s.data["language"] = self.ivrs[number].language  # the next IVR speaks its own language
+        await self.manager.hand_over(s, MediaService.IVR, number)
 
     async def ring_extension(self, s: Session, extension: str, *, answered: bool) -> None:
         """Ring an extension with ringback to the caller, bridge on answer, else its mailbox."""
@@ -448,3 +472,17 @@ class IvrService:
         with contextlib.suppress(PromptError, TimeoutError):
             await play_until_key(self.manager, s, await self.prompts.path("goodbye", language), timeout=30)
 
+
+
+def _destinations(row: IvrRow) -> set[str]:
+    """Every destination text an IVR row names (entry, keys, failure branches, switch branches)."""
+    cfg = row.config if isinstance(row.config, dict) else {}
+    out = {str(cfg.get("entry", ""))}
+    for menu in dict(cfg.get("menus", {})).values():
+        if isinstance(menu, dict):
+            out |= {str(v) for v in dict(menu.get("options", {})).values()}
+            out.add(str(menu.get("on_fail", "")))
+    for sw in dict(cfg.get("switches", {})).values():
+        if isinstance(sw, dict):
+            out |= {str(sw.get(k, "")) for k in ("open", "closed", "holiday")}
+    return {d.replace(" ", "") for d in out}

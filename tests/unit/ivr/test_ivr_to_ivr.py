@@ -10,6 +10,7 @@ from appliance.acd.destination import Destination, DestinationKind
 from appliance.domain.clock import ManualClock
 from appliance.ivr.flow import IvrSession, IvrState, Transfer
 from appliance.ivr.menu import Directory, IvrConfigError, load_ivr
+from tests.unit.web.conftest import Box
 
 DIRECTORY = Directory(extensions=frozenset({"101", "102"}), ivrs=frozenset({"800", "810"}))
 
@@ -59,3 +60,27 @@ def test_an_ivr_target_needs_a_number() -> None:
     with pytest.raises(IvrConfigError) as exc:
         load_ivr(main_menu("ivr:"), DIRECTORY, number="800")
     assert "needs a target" in exc.value.problems[0]
+
+
+def ivr_body(name: str, option: str) -> dict[str, Any]:
+    """An /api/v1/ivrs body whose key 3 goes to `option`."""
+    menu = {"prompt": "say:Press 3", "options": {"1": "extension:102", "3": option}}
+    return {"name": name, "config": {"entry": "menu:main", "menus": {"main": menu}}}
+
+
+async def test_api_ivr_key_to_another_ivr_and_delete_in_use(box: Box) -> None:
+    admin = await box.login("admin")
+    assert (await admin.put("/api/v1/ivrs/810", json=ivr_body("Hebrew", "extension:101"))).status_code == 200
+    r = await admin.put("/api/v1/ivrs/800", json=ivr_body("Main", "ivr:811"))
+    assert r.status_code == 422 and "unknown ivr '811'" in r.text
+    r = await admin.put("/api/v1/ivrs/800", json=ivr_body("Main", "ivr:800"))
+    assert r.status_code == 422 and "sends the caller to itself" in r.text
+    assert (await admin.get("/api/v1/ivrs/800")).status_code == 404  # refused: nothing written
+    assert (await admin.put("/api/v1/ivrs/800", json=ivr_body("Main", "ivr:810"))).status_code == 200
+    before = await box.rows("SELECT number FROM ivrs ORDER BY 1")
+    r = await admin.delete("/api/v1/ivrs/810")
+    assert r.status_code == 409 and r.json()["error_id"] == "ivr_in_use"
+    assert "IVRs 800 still send callers to IVR 810" in r.text
+    assert await box.rows("SELECT number FROM ivrs ORDER BY 1") == before
+    assert (await admin.delete("/api/v1/ivrs/800")).status_code == 204
+    assert (await admin.delete("/api/v1/ivrs/810")).status_code == 204
