@@ -3,29 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest
-
-from appliance.app import Controller, build_controller
-from appliance.config import Settings
+from appliance.app import Controller
 from appliance.controller.queues import QueueService
-from appliance.domain.clock import ManualClock
 from appliance.storage.queues import QueueRow
 
 SALES = QueueRow(number="710", name="Sales", members=("102", "103"))
 VIP = QueueRow(number="711", name="VIP", members=("102",), max_misses=2)
-
-
-@pytest.fixture
-async def ctl(tmp_path: Path) -> AsyncIterator[Controller]:
-    c = await build_controller(Settings(data_dir=tmp_path, demo=True), ManualClock())  # extensions 101-105
-    try:
-        yield c
-    finally:
-        await c.queues.stop()
-        await c.db.close()
 
 
 async def stored(c: Controller, *rows: QueueRow) -> QueueService:

@@ -3,24 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest
-
-from appliance.app import Controller, build_controller
-from appliance.config import Settings
-from appliance.domain.clock import ManualClock
+from appliance.app import Controller
 from appliance.domain.dialplan import MediaService, ToMedia
-
-
-@pytest.fixture
-async def ctl(tmp_path: Path) -> AsyncIterator[Controller]:
-    c = await build_controller(Settings(data_dir=tmp_path, demo=True), ManualClock())  # extensions 101-105
-    try:
-        yield c
-    finally:
-        await c.db.close()
 
 
 async def test_a_new_extension_gets_its_feature_number_in_the_same_update(ctl: Controller) -> None:

@@ -2,24 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
-
-from appliance.app import Controller, build_controller
-from appliance.config import Settings
+from appliance.app import Controller
 from appliance.controller.supervision import service_of
-from appliance.domain.clock import ManualClock
-
-
-@pytest.fixture
-async def ctl(tmp_path: Path) -> AsyncIterator[Controller]:
-    c = await build_controller(Settings(data_dir=tmp_path, demo=True), ManualClock())
-    try:
-        yield c
-    finally:
-        await c.db.close()
 
 
 async def test_the_box_wires_supervision_changes_to_the_wallboards_counter(ctl: Controller) -> None:
