@@ -433,6 +433,7 @@ class QueueService:
             DestinationKind.VOICEMAIL: MediaService.VOICEMAIL,
             DestinationKind.EXTERNAL: MediaService.OUTBOUND,
             DestinationKind.MENU: MediaService.IVR,
+            DestinationKind.IVR: MediaService.IVR,  # the same hand-over as menu:NNN
         }.get(kind)
         if kind is DestinationKind.QUEUE and dest.target not in self.rows:
             service = None
