@@ -18,6 +18,7 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -37,6 +38,15 @@ def artifacts_dir(tmp_path: Path) -> Path:
     d = Path(base) / "web" if base else tmp_path / "screenshots"
     d.mkdir(parents=True, exist_ok=True)
     return d
+
+
+def log_in(driver: WebDriver, url: str, username: str, password: str) -> None:
+    """Log in through the login form and wait until the page has moved on from it."""
+    driver.get(url + "/login")
+    driver.find_element(By.NAME, "username").send_keys(username)
+    driver.find_element(By.NAME, "password").send_keys(password)
+    driver.find_element(By.CSS_SELECTOR, "button.primary").click()
+    WebDriverWait(driver, 15).until(lambda d: not d.current_url.endswith("/login"))
 
 
 def browser(profile: Path, downloads: Path | None = None) -> webdriver.Chrome:
@@ -127,11 +137,7 @@ def report_csv_and_restore_dry_run(url: str, shots: Path, profile: Path, downloa
         driver.set_page_load_timeout(30)
         driver.implicitly_wait(10)
         wait = WebDriverWait(driver, 15)
-        driver.get(url + "/login")
-        driver.find_element(By.NAME, "username").send_keys("admin")
-        driver.find_element(By.NAME, "password").send_keys("browser admin pw")
-        driver.find_element(By.CSS_SELECTOR, "button.primary").click()
-        wait.until(lambda d: not d.current_url.endswith("/login"))
+        log_in(driver, url, "admin", "browser admin pw")
         driver.get(url + "/reports")
         seen["default_day"] = driver.find_element(By.NAME, "since").get_attribute("value")  # today
         driver.find_element(By.CSS_SELECTOR, "form[data-report-form] button.primary").click()

@@ -15,7 +15,7 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from tests.integration.web.conftest import Served
-from tests.integration.web.test_browser import artifacts_dir, browser
+from tests.integration.web.test_browser import artifacts_dir, browser, log_in
 
 pytestmark = pytest.mark.integration
 
@@ -30,11 +30,7 @@ def build_ivr_on_the_page(url: str, shots: Path, profile: Path, bad_file: Path) 
         driver.set_page_load_timeout(30)
         driver.implicitly_wait(10)
         wait = WebDriverWait(driver, 15)
-        driver.get(url + "/login")
-        driver.find_element(By.NAME, "username").send_keys("admin")
-        driver.find_element(By.NAME, "password").send_keys(PASSWORD)
-        driver.find_element(By.CSS_SELECTOR, "button.primary").click()
-        wait.until(lambda d: not d.current_url.endswith("/login"))
+        log_in(driver, url, "admin", PASSWORD)
         driver.get(url + "/ivr")
         driver.find_element(By.CSS_SELECTOR, "[data-ivr-new]").click()
         wait.until(EC.url_to_be(url + "/ivr/new"))

@@ -25,7 +25,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.integration.media.tones import heard_tones
-from tests.integration.web.test_browser import artifacts_dir, browser
+from tests.integration.web.test_browser import artifacts_dir, browser, log_in
 from tests.support.appliance import Appliance, make_appliance
 from tests.support.phone import Phone
 
@@ -74,11 +74,7 @@ def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Appliance]:
 
 def login(driver: WebDriver, url: str) -> None:
     """The supervisor logs in through the login form."""
-    driver.get(url + "/login")
-    driver.find_element(By.NAME, "username").send_keys(SUP_USER[0])
-    driver.find_element(By.NAME, "password").send_keys(SUP_USER[1])
-    driver.find_element(By.CSS_SELECTOR, "button.primary").click()
-    WebDriverWait(driver, 15).until(lambda d: not d.current_url.endswith("/login"))
+    log_in(driver, url, *SUP_USER)
 
 
 def feature(box: Appliance, phone: Phone, user: str, code: str) -> None:

@@ -17,7 +17,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from appliance.domain.dialplan import MediaService, ToMedia, route
 from tests.integration.web.conftest import Served
-from tests.integration.web.test_browser import artifacts_dir, browser
+from tests.integration.web.test_browser import artifacts_dir, browser, log_in
 
 pytestmark = pytest.mark.integration
 
@@ -38,11 +38,7 @@ def create_and_edit_a_queue(url: str, shots: Path, profile: Path) -> dict[str, o
         driver.set_page_load_timeout(30)
         driver.implicitly_wait(10)
         wait = WebDriverWait(driver, 15)
-        driver.get(url + "/login")
-        driver.find_element(By.NAME, "username").send_keys("admin")
-        driver.find_element(By.NAME, "password").send_keys(PASSWORD)
-        driver.find_element(By.CSS_SELECTOR, "button.primary").click()
-        wait.until(lambda d: not d.current_url.endswith("/login"))
+        log_in(driver, url, "admin", PASSWORD)
         driver.get(url + "/queues")
         driver.find_element(By.ID, "new-queue").click()
         wait.until(EC.url_to_be(url + "/queues/new"))

@@ -22,7 +22,7 @@ from appliance.app import build_controller
 from appliance.config import Settings
 from appliance.web_services.certs import ensure_certificate
 from tests.integration.web.conftest import Served
-from tests.integration.web.test_browser import artifacts_dir, browser
+from tests.integration.web.test_browser import artifacts_dir, browser, log_in
 from tests.support.net import free_port
 from tests.support.sipp import sipp
 from web.local.app import build_web_app
@@ -87,11 +87,7 @@ def add_trunk_watch_it_come_up_and_add_a_route(url: str, shots: Path, profile: P
         driver.set_page_load_timeout(30)
         driver.implicitly_wait(10)
         wait = WebDriverWait(driver, 15)
-        driver.get(url + "/login")
-        driver.find_element(By.NAME, "username").send_keys("admin")
-        driver.find_element(By.NAME, "password").send_keys(PASSWORD)
-        driver.find_element(By.CSS_SELECTOR, "button.primary").click()
-        wait.until(lambda d: not d.current_url.endswith("/login"))
+        log_in(driver, url, "admin", PASSWORD)
         driver.find_element(By.LINK_TEXT, "Trunks").click()
         wait.until(EC.url_to_be(url + "/trunks"))
         form = driver.find_element(By.ID, "trunk-create")
