@@ -12,10 +12,12 @@ import sqlite3
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from appliance.controller.ivr import IvrError
 from appliance.domain.clock import Clock
 from appliance.storage.ivr import CustomPromptRow, DidRow, IvrRow
 from appliance.web_services import audit
 from appliance.web_services.audit import Actor
+from appliance.web_services.errors import Conflict, NotFound
 from appliance.web_services.tx import Writer
 
 if TYPE_CHECKING:
@@ -48,12 +50,15 @@ class IvrAdmin:
                           language=row.language, config=row.config)
         return saved
 
-    async def delete_ivr(self, actor: Actor, number: str) -> bool:
-        """Delete an IVR; False when there was none (IvrError while a DID points to it)."""
-        gone = await self._ivr().delete_ivr(number)
-        if gone:
-            await self._audit(actor, "ivr.delete", number)
-        return gone
+    async def delete_ivr(self, actor: Actor, number: str) -> None:
+        """Delete an IVR (audited): 409 `ivr_in_use` while a DID or IVR points to it, 404 when none."""
+        try:
+            gone = await self._ivr().delete_ivr(number)
+        except IvrError as exc:
+            raise Conflict("ivr_in_use", str(exc), problems=exc.problems) from None
+        if not gone:
+            raise NotFound("ivr_not_found", f"no IVR {number}", number=number)
+        await self._audit(actor, "ivr.delete", number)
 
     async def save_did(self, actor: Actor, row: DidRow) -> DidRow:
         """Create or replace a DID (IvrError with the reasons; nothing written)."""

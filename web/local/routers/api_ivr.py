@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from appliance.controller.ivr import IvrError, IvrService
 from appliance.controller.voicemail import features_of
 from appliance.storage.ivr import DidRow, IvrRow
-from appliance.web_services.errors import Conflict, Invalid, NotFound
+from appliance.web_services.errors import Invalid, NotFound
 from appliance.web_services.ivr_admin import IvrAdmin
 from appliance.web_services.tx import Writer
 from web.local.deps import AdminUser, ServicesDep, SupervisorUser
@@ -96,12 +96,7 @@ async def put_ivr(number: str, body: IvrUpdate, auth: AdminUser, services: Servi
 @router.delete("/ivrs/{number}", status_code=204)
 async def delete_ivr(number: str, auth: AdminUser, services: ServicesDep) -> None:
     """Delete an IVR (refused while a DID points to it)."""
-    try:
-        gone = await ivr_admin(services).delete_ivr(auth.actor, number)
-    except IvrError as exc:
-        raise Conflict("ivr_in_use", str(exc), problems=exc.problems) from None
-    if not gone:
-        raise NotFound("ivr_not_found", f"no IVR {number}", number=number)
+    await ivr_admin(services).delete_ivr(auth.actor, number)
 
 
 @router.get("/dids")

@@ -119,12 +119,7 @@ async def ivr_save(request: Request, auth: AdminUser, form: FormDep, services: S
 @router.post("/ivr/{number}/delete")
 async def ivr_delete(number: Number, auth: AdminUser, services: ServicesDep) -> Response:
     """Delete an IVR (refused while a DID points to it)."""
-    try:
-        gone = await ivr_admin(services).delete_ivr(auth.actor, number)
-    except IvrError as exc:
-        raise Conflict("ivr_in_use", str(exc), problems=exc.problems) from None
-    if not gone:
-        raise NotFound("ivr_not_found", f"no IVR {number}", number=number)
+    await ivr_admin(services).delete_ivr(auth.actor, number)
     return _back("/ivr")
 
 
